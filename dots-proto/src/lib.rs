@@ -1,0 +1,22 @@
+//! # dots-proto
+//!
+//! Sans-IO state machines for DOTS (DDoS Open Threat Signaling). Nothing here opens a socket,
+//! reads a clock, spawns a thread or sleeps: the caller feeds bytes and the current time in, and
+//! takes bytes, timer deadlines and events out.
+//!
+//! - [`time`]: the caller-supplied monotonic [`Instant`](time::Instant) every state machine takes.
+//! - [`rng`]: the seeded pseudo-random generator for message ids, tokens and jitter.
+//!
+//! The crate is `#![no_std]` unconditionally; the client side needs no allocator. The `alloc`
+//! feature enables the server-side state, and `std` adds adapters to `std::time`.
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod rng;
+pub mod time;
