@@ -12,9 +12,9 @@ use std::thread;
 use std::time::Duration;
 
 use dots::proto::cuid::Cuid;
-use support::creds::{CredError, Credential, Psk, Trust};
+use support::creds::{CredError, Credential, Identity, Psk, Trust};
 use support::dtls::{
-    ClientAuth, DtlsError, ServerConfig, ServerEvent, UdpDtlsClient, UdpDtlsServer,
+    ClientAuth, DtlsError, DtlsVersion, ServerConfig, ServerEvent, UdpDtlsClient, UdpDtlsServer,
 };
 use support::pki::TestPki;
 use support::tls;
@@ -186,6 +186,22 @@ fn dtls_refuses_a_client_of_another_ca_and_a_wrong_psk() {
         }
     }
 
+    // Over DTLS 1.2 only: the server refuses the certificate before its Finished, so the
+    // handshake cannot complete.
+    let rogue12 = ClientAuth::Certificate {
+        identity: pki.rogue_client.identity(),
+        trust: pki.trust(),
+        server_name: "localhost".to_owned(),
+    };
+    let err = UdpDtlsClient::connect_with(
+        server.addr,
+        rogue12,
+        DtlsVersion::Dtls12,
+        Duration::from_secs(3),
+    )
+    .unwrap_err();
+    assert!(matches!(err, DtlsError::Timeout), "{err:?}");
+
     let wrong = Psk::parse("dots-client-psk:00112233").unwrap();
     let err = UdpDtlsClient::connect(server.addr, ClientAuth::Psk(wrong), Duration::from_secs(3))
         .unwrap_err();
@@ -195,13 +211,16 @@ fn dtls_refuses_a_client_of_another_ca_and_a_wrong_psk() {
     );
 
     let events = server.finish();
-    assert!(
-        events.iter().any(|e| matches!(
-            e,
-            ServerEvent::Closed { reason, .. } if reason.contains("client certificate refused")
-        )),
-        "{events:?}"
-    );
+    let refused = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                ServerEvent::Closed { reason, .. } if reason.contains("client certificate refused")
+            )
+        })
+        .count();
+    assert_eq!(refused, 2, "{events:?}");
     assert!(
         !events.iter().any(|e| matches!(
             e,
@@ -321,4 +340,55 @@ fn tls_mutual_auth_with_server_side_cuid() {
         assert_eq!(results[0].as_ref().unwrap().cuid, expected);
         assert!(results[1].is_err(), "{results:?}");
     });
+}
+
+#[test]
+fn dtls_12_with_credentials_loaded_from_pem_files() {
+    let pki = TestPki::generate().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    pki.write_pem(dir.path()).unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let server_id = Identity::from_pem_files(&p("server.pem"), &p("server.key")).unwrap();
+    let trust = Trust::from_pem_file(&p("ca.pem")).unwrap();
+    assert_eq!(trust.certs(), [pki.ca.cert.clone()]);
+    let server = EchoServer::start(ServerConfig {
+        x509: Some((server_id, trust.clone())),
+        psks: Vec::new(),
+        max_peers: 4,
+    });
+    let client_id = Identity::from_pem_files(&p("client.pem"), &p("client.key")).unwrap();
+    let expected = Cuid::from_spki(&pki.client.spki);
+    assert_eq!(client_id.cuid().unwrap(), expected);
+    let auth = ClientAuth::Certificate {
+        identity: client_id,
+        trust,
+        server_name: "127.0.0.1".to_owned(),
+    };
+    let mut client = UdpDtlsClient::connect_with(
+        server.addr,
+        auth,
+        DtlsVersion::Dtls12,
+        Duration::from_secs(10),
+    )
+    .expect("DTLS 1.2 handshake");
+    client.send(b"pem").unwrap();
+    assert_eq!(
+        client.recv(Duration::from_secs(5)).unwrap().unwrap(),
+        format!("cuid:{expected}:pem").into_bytes()
+    );
+
+    // Bad files are typed errors.
+    assert!(matches!(
+        Identity::from_pem_files(&p("missing.pem"), &p("client.key")),
+        Err(CredError::Pem { .. })
+    ));
+    assert!(matches!(
+        Trust::from_pem_file(&p("client.key")),
+        Err(CredError::Pem { .. })
+    ));
+    // A server with neither a certificate nor a PSK cannot be built.
+    assert!(matches!(
+        UdpDtlsServer::bind("127.0.0.1:0".parse().unwrap(), ServerConfig::default()),
+        Err(DtlsError::Config(_))
+    ));
 }

@@ -557,6 +557,16 @@ impl ClientAuth {
     }
 }
 
+/// Which DTLS versions a client with X.509 credentials offers (PSK is always DTLS 1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DtlsVersion {
+    /// DTLS 1.3 or 1.2, as the server prefers.
+    #[default]
+    Auto,
+    /// DTLS 1.2 only (what libcoap 4.3 speaks).
+    Dtls12,
+}
+
 /// Something that happened on a [`DtlsClient`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -589,12 +599,20 @@ impl std::fmt::Debug for DtlsClient {
 
 impl DtlsClient {
     /// Starts a handshake (the ClientHello is ready in [`poll_transmit`](Self::poll_transmit)).
-    /// X.509 offers DTLS 1.3 and 1.2; PSK is DTLS 1.2.
-    pub fn new(auth: ClientAuth, now: Instant) -> Result<DtlsClient, DtlsError> {
+    /// X.509 offers the versions `version` allows; PSK is DTLS 1.2.
+    pub fn new(
+        auth: ClientAuth,
+        version: DtlsVersion,
+        now: Instant,
+    ) -> Result<DtlsClient, DtlsError> {
         let mut dtls = match &auth {
             ClientAuth::Certificate { identity, .. } => {
-                let config = Config::builder().build().map_err(dimpl_err)?;
-                Dtls::new_auto(Arc::new(config), dtls_cert(identity)?, now)
+                let config = Arc::new(Config::builder().build().map_err(dimpl_err)?);
+                let cert = dtls_cert(identity)?;
+                match version {
+                    DtlsVersion::Auto => Dtls::new_auto(config, cert, now),
+                    DtlsVersion::Dtls12 => Dtls::new_12(config, cert, now),
+                }
             }
             ClientAuth::Psk(psk) => {
                 let table = Arc::new(PskTable {
@@ -723,10 +741,20 @@ pub struct UdpDtlsClient {
 }
 
 impl UdpDtlsClient {
-    /// Connects to `server` and completes the handshake within `timeout`.
+    /// Connects to `server` and completes the handshake within `timeout` (DTLS 1.3 or 1.2).
     pub fn connect(
         server: SocketAddr,
         auth: ClientAuth,
+        timeout: Duration,
+    ) -> Result<UdpDtlsClient, DtlsError> {
+        UdpDtlsClient::connect_with(server, auth, DtlsVersion::Auto, timeout)
+    }
+
+    /// [`connect`](Self::connect) with a choice of DTLS versions.
+    pub fn connect_with(
+        server: SocketAddr,
+        auth: ClientAuth,
+        version: DtlsVersion,
         timeout: Duration,
     ) -> Result<UdpDtlsClient, DtlsError> {
         let bind: SocketAddr = if server.is_ipv6() {
@@ -738,7 +766,7 @@ impl UdpDtlsClient {
         socket.connect(server)?;
         let mut client = UdpDtlsClient {
             socket,
-            core: DtlsClient::new(auth, Instant::now())?,
+            core: DtlsClient::new(auth, version, Instant::now())?,
             inbox: VecDeque::new(),
             buf: vec![0; MAX_DATAGRAM],
         };
