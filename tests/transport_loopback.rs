@@ -350,7 +350,7 @@ fn dtls_12_with_credentials_loaded_from_pem_files() {
     let p = |name: &str| dir.path().join(name);
     let server_id = Identity::from_pem_files(&p("server.pem"), &p("server.key")).unwrap();
     let trust = Trust::from_pem_file(&p("ca.pem")).unwrap();
-    assert_eq!(trust.certs(), [pki.ca.cert.clone()]);
+    assert_eq!(trust.certs(), std::slice::from_ref(&pki.ca.cert));
     let server = EchoServer::start(ServerConfig {
         x509: Some((server_id, trust.clone())),
         psks: Vec::new(),
