@@ -6,6 +6,8 @@
 //!
 //! - [`time`]: the caller-supplied monotonic [`Instant`](time::Instant) every state machine takes.
 //! - [`rng`]: the seeded pseudo-random generator for message ids, tokens and jitter.
+//! - [`cuid`]: the RFC 9132 §4.4.1 derivation of a client's `cuid` from its credential.
+//! - [`happy_eyeballs`]: the RFC 9132 §4.3 connection race over UDP/TCP and IPv6/IPv4.
 //!
 //! The crate is `#![no_std]` unconditionally; the client side needs no allocator. The `alloc`
 //! feature enables the server-side state, and `std` adds adapters to `std::time`.
@@ -18,5 +20,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod cuid;
+pub mod happy_eyeballs;
 pub mod rng;
 pub mod time;
