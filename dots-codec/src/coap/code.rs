@@ -97,66 +97,77 @@ impl Code {
 
     /// Builds `class.detail`. Bits beyond the 3-bit class and 5-bit detail are masked off.
     #[must_use]
+    #[inline]
     pub const fn new(class: u8, detail: u8) -> Code {
         Code(((class & 0x07) << 5) | (detail & 0x1f))
     }
 
     /// The code from its wire byte.
     #[must_use]
+    #[inline]
     pub const fn from_raw(raw: u8) -> Code {
         Code(raw)
     }
 
     /// The wire byte.
     #[must_use]
+    #[inline]
     pub const fn raw(self) -> u8 {
         self.0
     }
 
     /// The class (0–7).
     #[must_use]
+    #[inline]
     pub const fn class(self) -> u8 {
         self.0 >> 5
     }
 
     /// The detail (0–31).
     #[must_use]
+    #[inline]
     pub const fn detail(self) -> u8 {
         self.0 & 0x1f
     }
 
     /// 0.00: an empty message.
     #[must_use]
+    #[inline]
     pub const fn is_empty(self) -> bool {
         self.0 == 0
     }
 
     /// A method code (0.01–0.31).
     #[must_use]
+    #[inline]
     pub const fn is_request(self) -> bool {
         self.class() == 0 && self.detail() != 0
     }
 
     /// A response code (classes 2–5).
     #[must_use]
+    #[inline]
     pub const fn is_response(self) -> bool {
         matches!(self.class(), 2..=5)
     }
 
     /// A success response (class 2).
     #[must_use]
+    #[inline]
     pub const fn is_success(self) -> bool {
         self.class() == 2
     }
 
     /// A client or server error response (class 4 or 5).
     #[must_use]
+    #[inline]
     pub const fn is_error(self) -> bool {
         matches!(self.class(), 4 | 5)
     }
 
     /// An RFC 8323 signalling code (class 7).
     #[must_use]
+    #[inline]
     pub const fn is_signaling(self) -> bool {
         self.class() == 7
     }

@@ -65,12 +65,14 @@ impl OptionNumber {
 
     /// The number as an integer.
     #[must_use]
+    #[inline]
     pub const fn value(self) -> u16 {
         self.0
     }
 
     /// Critical (odd) rather than elective (RFC 7252 §5.4.6).
     #[must_use]
+    #[inline]
     pub const fn is_critical(self) -> bool {
         self.0 & 1 == 1
     }
@@ -90,6 +92,7 @@ impl OptionNumber {
     /// The registered properties of a request/response option this crate knows, `None` for
     /// any other number.
     #[must_use]
+    #[inline]
     pub const fn spec(self) -> Option<OptionSpec> {
         use OptionFormat::{Empty, Opaque, String, Uint};
         let (name, format, min, max, repeatable) = match self.0 {
@@ -128,6 +131,7 @@ impl OptionNumber {
 
     /// Whether this crate knows the option ([`OptionNumber::spec`] is `Some`).
     #[must_use]
+    #[inline]
     pub const fn is_known(self) -> bool {
         self.spec().is_some()
     }
@@ -192,6 +196,7 @@ pub struct OptionSpec {
 impl OptionSpec {
     /// Whether a value of `len` bytes is within the registered length range.
     #[must_use]
+    #[inline]
     pub const fn len_ok(&self, len: usize) -> bool {
         len >= self.min_len as usize && len <= self.max_len as usize
     }
@@ -219,6 +224,7 @@ impl ContentFormat {
 
     /// The identifier as an integer.
     #[must_use]
+    #[inline]
     pub const fn value(self) -> u16 {
         self.0
     }
@@ -280,6 +286,7 @@ impl Block {
 
     /// A block value; `None` when `num` exceeds [`Block::MAX_NUM`] or `szx` exceeds 7.
     #[must_use]
+    #[inline]
     pub const fn new(num: u32, more: bool, szx: u8) -> Option<Block> {
         if num > Block::MAX_NUM || szx > 7 {
             return None;
@@ -306,6 +313,7 @@ impl Block {
 
     /// Decodes the option's uint value; `None` beyond 24 bits (the option is 0–3 bytes).
     #[must_use]
+    #[inline]
     pub const fn from_uint(value: u32) -> Option<Block> {
         if value > 0x00ff_ffff {
             return None;
@@ -325,24 +333,28 @@ impl Block {
 
     /// Block number NUM.
     #[must_use]
+    #[inline]
     pub const fn num(self) -> u32 {
         self.num
     }
 
     /// More flag M: more blocks follow (descriptive usage).
     #[must_use]
+    #[inline]
     pub const fn more(self) -> bool {
         self.more
     }
 
     /// Size exponent SZX (0–7).
     #[must_use]
+    #[inline]
     pub const fn szx(self) -> u8 {
         self.szx
     }
 
     /// SZX 7: a BERT block (RFC 8323 §6), valid only over TCP/TLS.
     #[must_use]
+    #[inline]
     pub const fn is_bert(self) -> bool {
         self.szx == Block::BERT_SZX
     }
@@ -350,6 +362,7 @@ impl Block {
     /// Block size in bytes, `2^(SZX+4)`; 1024 for BERT (whose payload holds one or more such
     /// blocks).
     #[must_use]
+    #[inline]
     pub const fn size(self) -> u32 {
         if self.is_bert() {
             1024
@@ -387,6 +400,7 @@ impl HopLimit {
 
     /// A hop limit; `None` for 0.
     #[must_use]
+    #[inline]
     pub const fn new(value: u8) -> Option<HopLimit> {
         match NonZeroU8::new(value) {
             Some(v) => Some(HopLimit(v)),
@@ -396,6 +410,7 @@ impl HopLimit {
 
     /// The value.
     #[must_use]
+    #[inline]
     pub const fn get(self) -> u8 {
         self.0.get()
     }
@@ -417,6 +432,7 @@ impl Default for HopLimit {
 /// Decodes a uint option value (RFC 7252 §3.2): big-endian, leading zeros allowed, up to 4 bytes.
 /// `None` when longer than 4 bytes.
 #[must_use]
+#[inline]
 pub const fn decode_uint(value: &[u8]) -> Option<u32> {
     if value.len() > 4 {
         return None;
@@ -440,6 +456,7 @@ pub struct UintBytes {
 impl UintBytes {
     /// Encodes `v`.
     #[must_use]
+    #[inline]
     pub const fn new(v: u32) -> UintBytes {
         let buf = v.to_be_bytes();
         let start = (v.leading_zeros() / 8) as u8;

@@ -30,6 +30,7 @@ struct RawOption {
 }
 
 /// Reads an extended delta or length (RFC 7252 §3.1).
+#[inline]
 fn read_ext(
     bytes: &[u8],
     pos: &mut usize,
@@ -55,6 +56,7 @@ fn read_ext(
 }
 
 /// Reads the option whose header starts at `pos` (not a payload marker) after option `prev`.
+#[inline]
 fn read_option(bytes: &[u8], pos: usize, prev: u16) -> Result<RawOption, FormatError> {
     let first = *bytes.get(pos).ok_or(FormatError::Truncated)?;
     let mut p = pos + 1;
@@ -81,6 +83,7 @@ fn read_option(bytes: &[u8], pos: usize, prev: u16) -> Result<RawOption, FormatE
 
 /// Walks the options after the token: returns where they end and where the payload starts
 /// (equal when there is no payload). Every option is checked (RFC 7252 §3, §3.1).
+#[inline]
 pub(crate) fn split_options(bytes: &[u8]) -> Result<(usize, usize), FormatError> {
     let mut pos = 0;
     let mut prev = 0;
@@ -110,6 +113,7 @@ struct EncodedHeader {
 }
 
 impl EncodedHeader {
+    #[inline]
     fn new(delta: u16, value_len: usize) -> EncodedHeader {
         let mut buf = [0u8; 5];
         let mut len = 1;
@@ -139,6 +143,7 @@ impl EncodedHeader {
         }
     }
 
+    #[inline]
     fn as_bytes(&self) -> &[u8] {
         self.buf.get(..self.len).unwrap_or(&[])
     }
@@ -156,12 +161,14 @@ pub struct CoapOption<'a> {
 impl<'a> CoapOption<'a> {
     /// The value as a uint (RFC 7252 §3.2), `None` when longer than 4 bytes.
     #[must_use]
+    #[inline]
     pub fn as_uint(&self) -> Option<u32> {
         decode_uint(self.value)
     }
 
     /// The value as UTF-8 text.
     #[must_use]
+    #[inline]
     pub fn as_str(&self) -> Option<&'a str> {
         core::str::from_utf8(self.value).ok()
     }
@@ -213,7 +220,7 @@ impl fmt::Display for CoapOption<'_> {
 }
 
 /// Iterator over the options of a message, in order.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct OptionIter<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -221,6 +228,7 @@ pub struct OptionIter<'a> {
 }
 
 impl<'a> OptionIter<'a> {
+    #[inline]
     fn next_raw(&mut self) -> Option<RawOption> {
         if self.pos >= self.bytes.len() {
             return None;
@@ -243,6 +251,7 @@ impl<'a> OptionIter<'a> {
 impl<'a> Iterator for OptionIter<'a> {
     type Item = CoapOption<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<CoapOption<'a>> {
         let raw = self.next_raw()?;
         Some(CoapOption {
@@ -259,7 +268,7 @@ impl core::iter::FusedIterator for OptionIter<'_> {}
 
 /// The values of every occurrence of one option, in order. Stops at the first larger option
 /// number, since options are sorted.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Values<'a> {
     inner: OptionIter<'a>,
     number: OptionNumber,
@@ -268,6 +277,7 @@ pub struct Values<'a> {
 impl<'a> Iterator for Values<'a> {
     type Item = &'a [u8];
 
+    #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
         loop {
             let opt = self.inner.next()?;
@@ -286,13 +296,14 @@ impl core::iter::FusedIterator for Values<'_> {}
 
 /// The values of a repeatable string option (Uri-Path, Uri-Query, Location-Path, …) as text,
 /// each checked for UTF-8 and the option's length limit.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct StrValues<'a> {
     inner: Values<'a>,
     max_len: usize,
 }
 
 impl<'a> StrValues<'a> {
+    #[inline]
     pub(crate) fn new(inner: Values<'a>, max_len: usize) -> StrValues<'a> {
         StrValues { inner, max_len }
     }
@@ -301,6 +312,7 @@ impl<'a> StrValues<'a> {
 impl<'a> Iterator for StrValues<'a> {
     type Item = Result<&'a str, OptionError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let value = self.inner.next()?;
         let number = self.inner.number;
@@ -332,6 +344,7 @@ pub struct Options<'a> {
 
 impl<'a> Options<'a> {
     /// A view of bytes already checked by [`split_options`].
+    #[inline]
     pub(crate) const fn new_checked(bytes: &'a [u8], bert: bool) -> Options<'a> {
         Options { bytes, bert }
     }
@@ -351,18 +364,21 @@ impl<'a> Options<'a> {
 
     /// The encoded options.
     #[must_use]
+    #[inline]
     pub const fn as_bytes(&self) -> &'a [u8] {
         self.bytes
     }
 
     /// No options.
     #[must_use]
+    #[inline]
     pub const fn is_empty(&self) -> bool {
         self.bytes.is_empty()
     }
 
     /// All options, in order.
     #[must_use]
+    #[inline]
     pub fn iter(&self) -> OptionIter<'a> {
         OptionIter {
             bytes: self.bytes,
@@ -373,6 +389,7 @@ impl<'a> Options<'a> {
 
     /// The values of every occurrence of `number`.
     #[must_use]
+    #[inline]
     pub fn values(&self, number: OptionNumber) -> Values<'a> {
         Values {
             inner: self.iter(),
@@ -382,6 +399,7 @@ impl<'a> Options<'a> {
 
     /// The value of the first occurrence of `number`.
     #[must_use]
+    #[inline]
     pub fn first(&self, number: OptionNumber) -> Option<&'a [u8]> {
         self.values(number).next()
     }
@@ -397,6 +415,7 @@ impl<'a> Options<'a> {
     ///
     /// # Errors
     /// [`OptionErrorKind::Length`] when outside the range.
+    #[inline]
     pub fn first_checked(&self, number: OptionNumber) -> Result<Option<&'a [u8]>, OptionError> {
         let Some(value) = self.first(number) else {
             return Ok(None);
@@ -415,6 +434,7 @@ impl<'a> Options<'a> {
     ///
     /// # Errors
     /// [`OptionErrorKind::Length`] when too long.
+    #[inline]
     pub fn uint(&self, number: OptionNumber) -> Result<Option<u32>, OptionError> {
         match self.first_checked(number)? {
             None => Ok(None),
@@ -429,6 +449,7 @@ impl<'a> Options<'a> {
     ///
     /// # Errors
     /// Wrong length, or not UTF-8.
+    #[inline]
     pub fn str(&self, number: OptionNumber) -> Result<Option<&'a str>, OptionError> {
         match self.first_checked(number)? {
             None => Ok(None),
@@ -441,6 +462,7 @@ impl<'a> Options<'a> {
     /// Every value of a string option as text, each checked for UTF-8 and the option's length
     /// limit (255 for unknown options).
     #[must_use]
+    #[inline]
     pub fn strs(&self, number: OptionNumber) -> StrValues<'a> {
         StrValues {
             inner: self.values(number),
@@ -452,6 +474,7 @@ impl<'a> Options<'a> {
     ///
     /// # Errors
     /// Empty or longer than 255 bytes, or not UTF-8.
+    #[inline]
     pub fn uri_host(&self) -> Result<Option<&'a str>, OptionError> {
         self.str(OptionNumber::URI_HOST)
     }
@@ -460,6 +483,7 @@ impl<'a> Options<'a> {
     ///
     /// # Errors
     /// Longer than 2 bytes.
+    #[inline]
     pub fn uri_port(&self) -> Result<Option<u16>, OptionError> {
         Ok(self.uint(OptionNumber::URI_PORT)?.map(|v| v as u16))
     }
@@ -467,24 +491,28 @@ impl<'a> Options<'a> {
     /// Uri-Path (11) segments, in order: `/.well-known/dots/mitigate` is `".well-known"`,
     /// `"dots"`, `"mitigate"`.
     #[must_use]
+    #[inline]
     pub fn uri_path(&self) -> StrValues<'a> {
         self.strs(OptionNumber::URI_PATH)
     }
 
     /// Uri-Query (15) arguments, in order (e.g. `"c=a"`).
     #[must_use]
+    #[inline]
     pub fn uri_query(&self) -> StrValues<'a> {
         self.strs(OptionNumber::URI_QUERY)
     }
 
     /// Location-Path (8) segments.
     #[must_use]
+    #[inline]
     pub fn location_path(&self) -> StrValues<'a> {
         self.strs(OptionNumber::LOCATION_PATH)
     }
 
     /// Location-Query (20) arguments.
     #[must_use]
+    #[inline]
     pub fn location_query(&self) -> StrValues<'a> {
         self.strs(OptionNumber::LOCATION_QUERY)
     }
@@ -492,6 +520,7 @@ impl<'a> Options<'a> {
     /// Whether the Uri-Path segments are exactly `path`. Cheap: no allocation, stops at the
     /// first difference; invalid segments never match.
     #[must_use]
+    #[inline]
     pub fn uri_path_is(&self, path: &[&str]) -> bool {
         let mut segments = self.values(OptionNumber::URI_PATH);
         for want in path {
@@ -507,6 +536,7 @@ impl<'a> Options<'a> {
     ///
     /// # Errors
     /// Longer than 2 bytes.
+    #[inline]
     pub fn content_format(&self) -> Result<Option<ContentFormat>, OptionError> {
         Ok(self
             .uint(OptionNumber::CONTENT_FORMAT)?
@@ -517,6 +547,7 @@ impl<'a> Options<'a> {
     ///
     /// # Errors
     /// Longer than 2 bytes.
+    #[inline]
     pub fn accept(&self) -> Result<Option<ContentFormat>, OptionError> {
         Ok(self
             .uint(OptionNumber::ACCEPT)?
@@ -528,6 +559,7 @@ impl<'a> Options<'a> {
     ///
     /// # Errors
     /// Longer than 3 bytes.
+    #[inline]
     pub fn observe(&self) -> Result<Option<u32>, OptionError> {
         self.uint(OptionNumber::OBSERVE)
     }
@@ -536,6 +568,7 @@ impl<'a> Options<'a> {
     ///
     /// # Errors
     /// Longer than 4 bytes.
+    #[inline]
     pub fn max_age(&self) -> Result<Option<u32>, OptionError> {
         self.uint(OptionNumber::MAX_AGE)
     }
@@ -544,6 +577,7 @@ impl<'a> Options<'a> {
     ///
     /// # Errors
     /// Longer than 4 bytes.
+    #[inline]
     pub fn size1(&self) -> Result<Option<u32>, OptionError> {
         self.uint(OptionNumber::SIZE1)
     }
@@ -552,10 +586,12 @@ impl<'a> Options<'a> {
     ///
     /// # Errors
     /// Longer than 4 bytes.
+    #[inline]
     pub fn size2(&self) -> Result<Option<u32>, OptionError> {
         self.uint(OptionNumber::SIZE2)
     }
 
+    #[inline]
     fn block(&self, number: OptionNumber) -> Result<Option<Block>, OptionError> {
         match self.uint(number)? {
             None => Ok(None),
@@ -570,6 +606,7 @@ impl<'a> Options<'a> {
     ///
     /// # Errors
     /// Longer than 3 bytes; SZX 7 over UDP (RFC 7959 §2.2: answer a request with 4.00).
+    #[inline]
     pub fn block1(&self) -> Result<Option<Block>, OptionError> {
         self.block(OptionNumber::BLOCK1)
     }
@@ -578,6 +615,7 @@ impl<'a> Options<'a> {
     ///
     /// # Errors
     /// Longer than 3 bytes; SZX 7 over UDP.
+    #[inline]
     pub fn block2(&self) -> Result<Option<Block>, OptionError> {
         self.block(OptionNumber::BLOCK2)
     }
@@ -586,6 +624,7 @@ impl<'a> Options<'a> {
     ///
     /// # Errors
     /// Longer than 3 bytes; SZX 7 over UDP.
+    #[inline]
     pub fn q_block1(&self) -> Result<Option<Block>, OptionError> {
         self.block(OptionNumber::Q_BLOCK1)
     }
@@ -594,6 +633,7 @@ impl<'a> Options<'a> {
     ///
     /// # Errors
     /// Longer than 3 bytes; SZX 7 over UDP.
+    #[inline]
     pub fn q_block2(&self) -> Result<Option<Block>, OptionError> {
         self.block(OptionNumber::Q_BLOCK2)
     }
@@ -620,6 +660,7 @@ impl<'a> Options<'a> {
     ///
     /// # Errors
     /// A length other than 1, or 0 (RFC 8768 §3: a request with it gets 4.00).
+    #[inline]
     pub fn hop_limit(&self) -> Result<Option<HopLimit>, OptionError> {
         match self.uint(OptionNumber::HOP_LIMIT)? {
             None => Ok(None),
@@ -632,6 +673,7 @@ impl<'a> Options<'a> {
 
     /// ETag (4) values: one in a response, any number in a request (RFC 7252 §5.10.6).
     #[must_use]
+    #[inline]
     pub fn etags(&self) -> Values<'a> {
         self.values(OptionNumber::ETAG)
     }
@@ -639,12 +681,14 @@ impl<'a> Options<'a> {
     /// If-Match (1) values; an empty value matches any existing representation
     /// (RFC 7252 §5.10.8.1).
     #[must_use]
+    #[inline]
     pub fn if_match(&self) -> Values<'a> {
         self.values(OptionNumber::IF_MATCH)
     }
 
     /// Whether If-None-Match (5) is present.
     #[must_use]
+    #[inline]
     pub fn if_none_match(&self) -> bool {
         self.contains(OptionNumber::IF_NONE_MATCH)
     }
@@ -699,6 +743,7 @@ impl<'a> IntoIterator for Options<'a> {
     type Item = CoapOption<'a>;
     type IntoIter = OptionIter<'a>;
 
+    #[inline]
     fn into_iter(self) -> OptionIter<'a> {
         self.iter()
     }
@@ -724,6 +769,7 @@ pub struct OptionList<const N: usize> {
 impl<const N: usize> OptionList<N> {
     /// No options.
     #[must_use]
+    #[inline]
     pub const fn new() -> Self {
         OptionList {
             buf: heapless::Vec::new(),
@@ -735,36 +781,52 @@ impl<const N: usize> OptionList<N> {
     /// # Errors
     /// [`BuildError::OptionsFull`] when it exceeds `N` bytes.
     pub fn from_options(options: Options<'_>) -> Result<Self, BuildError> {
+        let mut list = OptionList::new();
+        list.copy_from(options)?;
+        Ok(list)
+    }
+
+    /// Replaces the options by a copy of a checked option sequence, in place.
+    ///
+    /// # Errors
+    /// [`BuildError::OptionsFull`] when it exceeds `N` bytes (the list is then empty).
+    pub fn copy_from(&mut self, options: Options<'_>) -> Result<&mut Self, BuildError> {
         let bytes = options.as_bytes();
-        heapless::Vec::from_slice(bytes)
-            .map(|buf| OptionList { buf })
+        self.buf.clear();
+        self.buf
+            .extend_from_slice(bytes)
             .map_err(|_| BuildError::OptionsFull {
                 needed: bytes.len(),
                 capacity: N,
-            })
+            })?;
+        Ok(self)
     }
 
     /// Reads the options with the typed accessors; block options with SZX 7 are reported as
     /// invalid (the UDP rule). See [`OptionList::as_options_bert`] for TCP/TLS.
     #[must_use]
+    #[inline]
     pub fn as_options(&self) -> Options<'_> {
         Options::new_checked(&self.buf, false)
     }
 
     /// Reads the options, with SZX 7 meaning BERT (RFC 8323 §6).
     #[must_use]
+    #[inline]
     pub fn as_options_bert(&self) -> Options<'_> {
         Options::new_checked(&self.buf, true)
     }
 
     /// All options, in order.
     #[must_use]
+    #[inline]
     pub fn iter(&self) -> OptionIter<'_> {
         self.as_options().iter()
     }
 
     /// The encoded options.
     #[must_use]
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf
     }
@@ -777,6 +839,7 @@ impl<const N: usize> OptionList<N> {
 
     /// No options.
     #[must_use]
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
@@ -1135,6 +1198,7 @@ impl<'a, const N: usize> IntoIterator for &'a OptionList<N> {
     type Item = CoapOption<'a>;
     type IntoIter = OptionIter<'a>;
 
+    #[inline]
     fn into_iter(self) -> OptionIter<'a> {
         self.iter()
     }

@@ -147,18 +147,21 @@ impl<'a> Frame<'a> {
 
     /// The frame's bytes.
     #[must_use]
+    #[inline]
     pub const fn as_bytes(&self) -> &'a [u8] {
         self.bytes
     }
 
     /// Code.
     #[must_use]
+    #[inline]
     pub fn code(&self) -> Code {
         Code::from_raw(self.bytes.get(self.code_at).copied().unwrap_or(0))
     }
 
     /// The token bytes.
     #[must_use]
+    #[inline]
     pub fn token_bytes(&self) -> &'a [u8] {
         let tkl = usize::from(self.bytes.first().copied().unwrap_or(0) & 0x0f);
         let start = self.code_at + 1;
@@ -167,12 +170,14 @@ impl<'a> Frame<'a> {
 
     /// The token.
     #[must_use]
+    #[inline]
     pub fn token(&self) -> Token {
         Token::new(self.token_bytes()).unwrap_or_default()
     }
 
     /// The options (for a signalling code, numbered per code: see [`Frame::signal`]).
     #[must_use]
+    #[inline]
     pub fn options(&self) -> Options<'a> {
         let start = self.code_at + 1 + self.token_bytes().len();
         Options::new_checked(self.bytes.get(start..self.options_end).unwrap_or(&[]), true)
@@ -180,6 +185,7 @@ impl<'a> Frame<'a> {
 
     /// The payload (empty when there is none).
     #[must_use]
+    #[inline]
     pub fn payload(&self) -> &'a [u8] {
         self.bytes.get(self.payload_start..).unwrap_or(&[])
     }
@@ -315,7 +321,7 @@ impl<const OPTS: usize, const PAYLOAD: usize> FrameRepr<OPTS, PAYLOAD> {
     /// [`BuildError::OptionsFull`] or [`BuildError::PayloadFull`].
     pub fn parse(frame: &Frame<'_>) -> Result<Self, BuildError> {
         let mut repr = Self::new(frame.code(), frame.token());
-        repr.options = OptionList::from_options(frame.options())?;
+        repr.options.copy_from(frame.options())?;
         repr.set_payload(frame.payload())?;
         Ok(repr)
     }
@@ -349,10 +355,13 @@ impl<const OPTS: usize, const PAYLOAD: usize> FrameRepr<OPTS, PAYLOAD> {
     /// # Errors
     /// [`BuildError::PayloadFull`] beyond `PAYLOAD` bytes (the payload is then empty).
     pub fn set_payload(&mut self, payload: &[u8]) -> Result<&mut Self, BuildError> {
-        self.payload = heapless::Vec::from_slice(payload).map_err(|_| BuildError::PayloadFull {
-            needed: payload.len(),
-            capacity: PAYLOAD,
-        })?;
+        self.payload.clear();
+        self.payload
+            .extend_from_slice(payload)
+            .map_err(|_| BuildError::PayloadFull {
+                needed: payload.len(),
+                capacity: PAYLOAD,
+            })?;
         Ok(self)
     }
 

@@ -26,6 +26,7 @@ impl Token {
     ///
     /// # Errors
     /// [`BuildError::TokenTooLong`] beyond 8 bytes.
+    #[inline]
     pub fn new(bytes: &[u8]) -> Result<Token, BuildError> {
         let mut token = Token::EMPTY;
         let dst = token
@@ -48,18 +49,21 @@ impl Token {
 
     /// The token bytes.
     #[must_use]
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
     }
 
     /// Length in bytes (0–8).
     #[must_use]
+    #[inline]
     pub const fn len(&self) -> usize {
         self.len as usize
     }
 
     /// The empty token.
     #[must_use]
+    #[inline]
     pub const fn is_empty(&self) -> bool {
         self.len == 0
     }

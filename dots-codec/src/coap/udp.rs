@@ -44,6 +44,7 @@ pub enum MessageType {
 impl MessageType {
     /// The type from its 2 header bits (higher bits ignored).
     #[must_use]
+    #[inline]
     pub const fn from_bits(bits: u8) -> MessageType {
         match bits & 0x3 {
             0 => MessageType::Confirmable,
@@ -55,6 +56,7 @@ impl MessageType {
 
     /// The 2 header bits.
     #[must_use]
+    #[inline]
     pub const fn bits(self) -> u8 {
         self as u8
     }
@@ -160,34 +162,40 @@ impl<'a> Message<'a> {
 
     /// The datagram.
     #[must_use]
+    #[inline]
     pub const fn as_bytes(&self) -> &'a [u8] {
         self.bytes
     }
 
+    #[inline]
     fn byte(&self, i: usize) -> u8 {
         self.bytes.get(i).copied().unwrap_or(0)
     }
 
     /// Message type.
     #[must_use]
+    #[inline]
     pub fn ty(&self) -> MessageType {
         MessageType::from_bits(self.byte(0) >> 4)
     }
 
     /// Code.
     #[must_use]
+    #[inline]
     pub fn code(&self) -> Code {
         Code::from_raw(self.byte(1))
     }
 
     /// Message ID.
     #[must_use]
+    #[inline]
     pub fn message_id(&self) -> u16 {
         u16::from_be_bytes([self.byte(2), self.byte(3)])
     }
 
     /// Type, code and message ID.
     #[must_use]
+    #[inline]
     pub fn header(&self) -> Header {
         Header {
             ty: self.ty(),
@@ -198,18 +206,21 @@ impl<'a> Message<'a> {
 
     /// The token bytes.
     #[must_use]
+    #[inline]
     pub fn token_bytes(&self) -> &'a [u8] {
         self.bytes.get(HEADER_LEN..self.token_end).unwrap_or(&[])
     }
 
     /// The token.
     #[must_use]
+    #[inline]
     pub fn token(&self) -> Token {
         Token::new(self.token_bytes()).unwrap_or_default()
     }
 
     /// The options, with typed accessors. Block options with SZX 7 are invalid over UDP.
     #[must_use]
+    #[inline]
     pub fn options(&self) -> Options<'a> {
         Options::new_checked(
             self.bytes
@@ -221,24 +232,28 @@ impl<'a> Message<'a> {
 
     /// The payload (empty when there is none).
     #[must_use]
+    #[inline]
     pub fn payload(&self) -> &'a [u8] {
         self.bytes.get(self.payload_start..).unwrap_or(&[])
     }
 
     /// An Empty message (code 0.00): an empty ACK, a Reset, or a CON "CoAP ping".
     #[must_use]
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.code().is_empty()
     }
 
     /// A request (code 0.01–0.31).
     #[must_use]
+    #[inline]
     pub fn is_request(&self) -> bool {
         self.code().is_request()
     }
 
     /// A response (classes 2, 4, 5).
     #[must_use]
+    #[inline]
     pub fn is_response(&self) -> bool {
         self.code().is_response()
     }
@@ -480,7 +495,7 @@ impl<const OPTS: usize, const PAYLOAD: usize> MessageRepr<OPTS, PAYLOAD> {
             message.message_id(),
             message.token(),
         );
-        repr.options = OptionList::from_options(message.options())?;
+        repr.options.copy_from(message.options())?;
         repr.set_payload(message.payload())?;
         Ok(repr)
     }
@@ -490,10 +505,13 @@ impl<const OPTS: usize, const PAYLOAD: usize> MessageRepr<OPTS, PAYLOAD> {
     /// # Errors
     /// [`BuildError::PayloadFull`] beyond `PAYLOAD` bytes (the payload is then empty).
     pub fn set_payload(&mut self, payload: &[u8]) -> Result<&mut Self, BuildError> {
-        self.payload = heapless::Vec::from_slice(payload).map_err(|_| BuildError::PayloadFull {
-            needed: payload.len(),
-            capacity: PAYLOAD,
-        })?;
+        self.payload.clear();
+        self.payload
+            .extend_from_slice(payload)
+            .map_err(|_| BuildError::PayloadFull {
+                needed: payload.len(),
+                capacity: PAYLOAD,
+            })?;
         Ok(self)
     }
 
@@ -505,6 +523,7 @@ impl<const OPTS: usize, const PAYLOAD: usize> MessageRepr<OPTS, PAYLOAD> {
 
     /// Type, code and message ID.
     #[must_use]
+    #[inline]
     pub fn header(&self) -> Header {
         Header {
             ty: self.ty,
