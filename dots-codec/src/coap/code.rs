@@ -97,68 +97,128 @@ impl Code {
 
     /// Builds `class.detail`. Bits beyond the 3-bit class and 5-bit detail are masked off.
     #[must_use]
+    #[inline]
     pub const fn new(class: u8, detail: u8) -> Code {
         Code(((class & 0x07) << 5) | (detail & 0x1f))
     }
 
     /// The code from its wire byte.
     #[must_use]
+    #[inline]
     pub const fn from_raw(raw: u8) -> Code {
         Code(raw)
     }
 
     /// The wire byte.
     #[must_use]
+    #[inline]
     pub const fn raw(self) -> u8 {
         self.0
     }
 
     /// The class (0–7).
     #[must_use]
+    #[inline]
     pub const fn class(self) -> u8 {
         self.0 >> 5
     }
 
     /// The detail (0–31).
     #[must_use]
+    #[inline]
     pub const fn detail(self) -> u8 {
         self.0 & 0x1f
     }
 
     /// 0.00: an empty message.
     #[must_use]
+    #[inline]
     pub const fn is_empty(self) -> bool {
         self.0 == 0
     }
 
     /// A method code (0.01–0.31).
     #[must_use]
+    #[inline]
     pub const fn is_request(self) -> bool {
         self.class() == 0 && self.detail() != 0
     }
 
     /// A response code (classes 2–5).
     #[must_use]
+    #[inline]
     pub const fn is_response(self) -> bool {
         matches!(self.class(), 2..=5)
     }
 
     /// A success response (class 2).
     #[must_use]
+    #[inline]
     pub const fn is_success(self) -> bool {
         self.class() == 2
     }
 
     /// A client or server error response (class 4 or 5).
     #[must_use]
+    #[inline]
     pub const fn is_error(self) -> bool {
         matches!(self.class(), 4 | 5)
     }
 
     /// An RFC 8323 signalling code (class 7).
     #[must_use]
+    #[inline]
     pub const fn is_signaling(self) -> bool {
         self.class() == 7
+    }
+
+    /// The registered name of the codes above (`"PUT"`, `"Created"`, `"CSM"`, …), `None` for
+    /// others.
+    #[must_use]
+    pub const fn name(self) -> Option<&'static str> {
+        Some(match (self.class(), self.detail()) {
+            (0, 0) => "Empty",
+            (0, 1) => "GET",
+            (0, 2) => "POST",
+            (0, 3) => "PUT",
+            (0, 4) => "DELETE",
+            (0, 5) => "FETCH",
+            (0, 6) => "PATCH",
+            (0, 7) => "iPATCH",
+            (2, 1) => "Created",
+            (2, 2) => "Deleted",
+            (2, 3) => "Valid",
+            (2, 4) => "Changed",
+            (2, 5) => "Content",
+            (2, 31) => "Continue",
+            (4, 0) => "Bad Request",
+            (4, 1) => "Unauthorized",
+            (4, 2) => "Bad Option",
+            (4, 3) => "Forbidden",
+            (4, 4) => "Not Found",
+            (4, 5) => "Method Not Allowed",
+            (4, 6) => "Not Acceptable",
+            (4, 8) => "Request Entity Incomplete",
+            (4, 9) => "Conflict",
+            (4, 12) => "Precondition Failed",
+            (4, 13) => "Request Entity Too Large",
+            (4, 15) => "Unsupported Content-Format",
+            (4, 22) => "Unprocessable Entity",
+            (4, 29) => "Too Many Requests",
+            (5, 0) => "Internal Server Error",
+            (5, 1) => "Not Implemented",
+            (5, 2) => "Bad Gateway",
+            (5, 3) => "Service Unavailable",
+            (5, 4) => "Gateway Timeout",
+            (5, 5) => "Proxying Not Supported",
+            (5, 8) => "Hop Limit Reached",
+            (7, 1) => "CSM",
+            (7, 2) => "Ping",
+            (7, 3) => "Pong",
+            (7, 4) => "Release",
+            (7, 5) => "Abort",
+            _ => return None,
+        })
     }
 }
 
@@ -217,5 +277,12 @@ mod tests {
         assert!(Code::CONFLICT.is_response() && Code::CONFLICT.is_error());
         assert!(Code::CHANGED.is_success());
         assert!(Code::PONG.is_signaling() && !Code::PONG.is_response());
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(Code::PUT.name(), Some("PUT"));
+        assert_eq!(Code::HOP_LIMIT_REACHED.name(), Some("Hop Limit Reached"));
+        assert_eq!(Code::new(3, 1).name(), None);
     }
 }
