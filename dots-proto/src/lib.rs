@@ -6,6 +6,7 @@
 //!
 //! - [`time`]: the caller-supplied monotonic [`Instant`](time::Instant) every state machine takes.
 //! - [`rng`]: the seeded pseudo-random generator for message ids, tokens and jitter.
+//! - [`data`] (feature `alloc`): the DOTS data channel (RFC 8783) server and client helpers.
 //!
 //! The crate is `#![no_std]` unconditionally; the client side needs no allocator. The `alloc`
 //! feature enables the server-side state, and `std` adds adapters to `std::time`.
@@ -18,5 +19,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "alloc")]
+pub mod data;
 pub mod rng;
 pub mod time;
