@@ -214,4 +214,59 @@ impl Capabilities {
             }),
         }
     }
+
+    /// Every match field of the module, `accept`, `drop` and `rate-limit`, for ICMP, TCP, UDP
+    /// and ICMPv6: what the model can express (a host narrows it to what its filtering engine
+    /// enforces).
+    #[must_use]
+    pub fn all() -> Capabilities {
+        let t = Some(true);
+        Capabilities {
+            ipv4: Some(Ipv4Capabilities {
+                dscp: t,
+                ecn: t,
+                length: t,
+                ttl: t,
+                protocol: t,
+                ihl: t,
+                flags: t,
+                offset: t,
+                identification: t,
+                source_prefix: t,
+                destination_prefix: t,
+                fragment: t,
+            }),
+            ipv6: Some(Ipv6Capabilities {
+                dscp: t,
+                ecn: t,
+                length: t,
+                hoplimit: t,
+                protocol: t,
+                destination_prefix: t,
+                source_prefix: t,
+                flow_label: t,
+                fragment: t,
+            }),
+            tcp: Some(TcpCapabilities {
+                sequence_number: t,
+                acknowledgement_number: t,
+                data_offset: t,
+                reserved: t,
+                flags: t,
+                window_size: t,
+                urgent_pointer: t,
+                options: t,
+                flags_bitmask: t,
+                source_port: t,
+                destination_port: t,
+                port_range: t,
+            }),
+            icmp: Some(IcmpCapabilities {
+                icmp_type: t,
+                code: t,
+                rest_of_header: t,
+            }),
+            ..Capabilities::rfc8783_mandatory()
+        }
+    }
 }

@@ -21,7 +21,8 @@ pub struct DataServerConfig {
     /// [`MIN_LIFETIME`] are raised to it.
     pub lifetime: Duration,
     /// The filtering capabilities announced, and enforced on every ACL (RFC 8783 Section 7.1).
-    /// Default: [`Capabilities::rfc8783_mandatory`].
+    /// Default: [`Capabilities::all`] (every field the module has); set it to what the
+    /// host's filtering engine enforces, e.g. [`Capabilities::rfc8783_mandatory`].
     pub capabilities: Capabilities,
     /// This agent's own names and addresses as they would appear in a `Via` header; a request
     /// whose `Via` names one of them is answered `508 Loop Detected` (RFC 8783 Section 3.4).
@@ -53,7 +54,7 @@ impl Default for DataServerConfig {
         DataServerConfig {
             restconf_root: String::from("/restconf"),
             lifetime: MIN_LIFETIME,
-            capabilities: Capabilities::rfc8783_mandatory(),
+            capabilities: Capabilities::all(),
             via_names: Vec::new(),
             bind_cuid_to_identity: true,
             require_cdid_from_gateways: false,
