@@ -1,6 +1,6 @@
 //! Shared harness of the data-channel tests: a server on a virtual clock, request helpers, and
 //! the RFC 8783 example bodies restated as test data.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use core::time::Duration;
 
