@@ -735,9 +735,11 @@ fn empty_alias_list_is_missing_attribute() {
 }
 
 fn limited(limits: Limits) -> H<StaticPolicy> {
-    let mut policy = StaticPolicy::default();
-    policy.allow_unknown_clients = true;
-    policy.limits = limits;
+    let mut policy = StaticPolicy {
+        allow_unknown_clients: true,
+        limits,
+        ..StaticPolicy::default()
+    };
     policy.prefixes.insert(
         CUID.into(),
         vec!["::/0".parse().unwrap(), "0.0.0.0/0".parse().unwrap()],
