@@ -348,13 +348,14 @@ impl<P: DataPolicy> DataServer<P> {
 
     /// Checks a full set of aliases for one client (PUT of a container or a client).
     fn check_alias_set(&self, client: ClientRef<'_>, aliases: &[Alias]) -> Result<(), Failure> {
+        // quotas first: they bound the work of the other checks
+        if aliases.len() > self.policy.limits(client).max_aliases {
+            return Err(Failure::conflict("too many aliases for this DOTS client"));
+        }
         unique_names(aliases.iter().map(|a| a.name.as_str()), "alias")?;
         let base = format!("{}/aliases", client_path(client.cuid));
         for a in aliases {
             check_alias(&self.ctx(client), a, &base)?;
-        }
-        if aliases.len() > self.policy.limits(client).max_aliases {
-            return Err(Failure::conflict("too many aliases for this DOTS client"));
         }
         Ok(())
     }
@@ -367,11 +368,6 @@ impl<P: DataPolicy> DataServer<P> {
         acls: &[Acl],
         other_aces: usize,
     ) -> Result<(), Failure> {
-        unique_names(acls.iter().map(|a| a.name.as_str()), "ACL")?;
-        let base = format!("{}/acls", client_path(client.cuid));
-        for a in acls {
-            check_acl(&self.ctx(client), a, &base)?;
-        }
         let limits = self.policy.limits(client);
         if acls.len() > limits.max_acls {
             return Err(Failure::conflict("too many ACLs for this DOTS client"));
@@ -379,6 +375,11 @@ impl<P: DataPolicy> DataServer<P> {
         let aces: usize = acls.iter().map(|a| a.ace_list().len()).sum();
         if aces.saturating_add(other_aces) > limits.max_aces {
             return Err(Failure::conflict("too many ACEs for this DOTS client"));
+        }
+        unique_names(acls.iter().map(|a| a.name.as_str()), "ACL")?;
+        let base = format!("{}/acls", client_path(client.cuid));
+        for a in acls {
+            check_acl(&self.ctx(client), a, &base)?;
         }
         for a in acls {
             self.check_conflicts(client, a)?;
@@ -422,8 +423,11 @@ impl<P: DataPolicy> DataServer<P> {
         if aliases.is_empty() {
             return Err(Failure::missing("no alias in the request"));
         }
-        unique_names(aliases.iter().map(|a| a.name.as_str()), "alias")?;
         let r = c.client_ref();
+        if c.aliases.len().saturating_add(aliases.len()) > self.policy.limits(r).max_aliases {
+            return Err(Failure::conflict("too many aliases for this DOTS client"));
+        }
+        unique_names(aliases.iter().map(|a| a.name.as_str()), "alias")?;
         let base = format!("{}/aliases", client_path(cuid));
         for a in &aliases {
             check_alias(&self.ctx(r), a, &base)?;
@@ -435,11 +439,8 @@ impl<P: DataPolicy> DataServer<P> {
                 )));
             }
         }
-        if c.aliases.len().saturating_add(aliases.len()) > self.policy.limits(r).max_aliases {
-            return Err(Failure::conflict("too many aliases for this DOTS client"));
-        }
         let first = aliases.first().map(|a| a.name.clone()).unwrap_or_default();
-        let expires = now + self.config.lifetime;
+        let expires = self.expiry(now);
         if let Some(c) = self.clients.get_mut(cuid) {
             c.aliases.extend(
                 aliases
@@ -504,10 +505,10 @@ impl<P: DataPolicy> DataServer<P> {
             }
         }
         let r = c.client_ref();
-        self.check_acl_set(r, &acls, c.ace_count())?;
         if c.acls.len().saturating_add(acls.len()) > self.policy.limits(r).max_acls {
             return Err(Failure::conflict("too many ACLs for this DOTS client"));
         }
+        self.check_acl_set(r, &acls, c.ace_count())?;
         let names: Vec<&str> = c.acls.iter().map(|e| e.acl.name.as_str()).collect();
         let point = self.resolve_point(q, &names, |t| match t {
             Target::Acl(pc, n) if pc == cuid => Some(n.clone()),
@@ -530,7 +531,7 @@ impl<P: DataPolicy> DataServer<P> {
     /// Stores an ACL (new or replacing the one of the same name) at `at` (an index in the list
     /// without that ACL; `None` keeps the old place or appends), with the activation events.
     fn commit_acl(&mut self, now: Instant, cuid: &str, acl: Acl, at: Option<usize>) {
-        let expires = now + self.config.lifetime;
+        let expires = self.expiry(now);
         let Some(c) = self.clients.get_mut(cuid) else {
             return;
         };
@@ -593,7 +594,11 @@ impl<P: DataPolicy> DataServer<P> {
 
     /// Replaces all the aliases of a client.
     fn commit_aliases(&mut self, now: Instant, cuid: &str, aliases: Vec<Alias>) {
-        let expires = now + self.config.lifetime;
+        let expires = if aliases.is_empty() {
+            now + self.config.lifetime
+        } else {
+            self.expiry(now)
+        };
         let Some(c) = self.clients.get_mut(cuid) else {
             return;
         };
@@ -631,6 +636,9 @@ impl<P: DataPolicy> DataServer<P> {
             ));
         }
         let c = self.owned_client(peer, cuid)?;
+        if incoming.len() > self.policy.limits(c.client_ref()).max_aces {
+            return Err(Failure::conflict("too many ACEs for this DOTS client"));
+        }
         let e = find_acl(c, acl_name)?;
         let mut acl = e.acl.clone();
         let old_aces = acl.ace_list().len();
@@ -814,7 +822,7 @@ impl<P: DataPolicy> DataServer<P> {
         if existing.is_none() && c.aliases.len() >= self.policy.limits(r).max_aliases {
             return Err(Failure::conflict("too many aliases for this DOTS client"));
         }
-        let expires = now + self.config.lifetime;
+        let expires = self.expiry(now);
         let Some(c) = self.clients.get_mut(cuid) else {
             return Err(Failure::not_found("the DOTS client is not registered"));
         };

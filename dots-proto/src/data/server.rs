@@ -112,6 +112,8 @@ pub struct DataServer<P: DataPolicy = AllowAll> {
     pub(crate) events: Events,
     pub(crate) last_now: Instant,
     pub(crate) stats: DataStats,
+    /// No entry expires before this instant (a lower bound; `MAX` when there is none).
+    pub(crate) earliest: Instant,
 }
 
 impl DataServer<AllowAll> {
@@ -141,6 +143,7 @@ impl<P: DataPolicy> DataServer<P> {
             events,
             last_now: Instant::ZERO,
             stats: DataStats::default(),
+            earliest: Instant::MAX,
         }
     }
 
@@ -327,14 +330,19 @@ impl<P: DataPolicy> DataServer<P> {
 
     // ---- time ----------------------------------------------------------------------------
 
-    /// When [`handle_timeout`](Self::handle_timeout) should next be called (the earliest expiry
-    /// of an alias or ACL), or `None`.
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called (no alias or ACL
+    /// expires before it), or `None`. After refreshes it may be earlier than the first expiry;
+    /// the call is then a no-op that tightens the deadline.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.clients
-            .values()
-            .filter_map(ClientState::next_expiry)
-            .min()
+        (self.earliest != Instant::MAX).then_some(self.earliest)
+    }
+
+    /// The expiry of an entry created or refreshed at `now`, noted in the deadline.
+    pub(crate) fn expiry(&mut self, now: Instant) -> Instant {
+        let t = now + self.config.lifetime;
+        self.earliest = self.earliest.min(t);
+        t
     }
 
     /// Expires the aliases and ACLs whose lifetime has run out. Spurious calls are no-ops.
@@ -344,6 +352,9 @@ impl<P: DataPolicy> DataServer<P> {
     }
 
     pub(crate) fn expire(&mut self, now: Instant) {
+        if now < self.earliest {
+            return;
+        }
         for c in self.clients.values_mut() {
             if c.next_expiry().is_none_or(|t| t > now) {
                 continue;
@@ -375,6 +386,12 @@ impl<P: DataPolicy> DataServer<P> {
                 keep
             });
         }
+        self.earliest = self
+            .clients
+            .values()
+            .filter_map(ClientState::next_expiry)
+            .min()
+            .unwrap_or(Instant::MAX);
     }
 
     /// The next event for the host, oldest first.
@@ -514,16 +531,19 @@ impl<P: DataPolicy> DataServer<P> {
     ) -> Result<(), ControlError> {
         let now = self.clock(now);
         self.expire(now);
-        let lifetime = self.config.lifetime;
         let c = self
             .clients
-            .get_mut(cuid)
+            .get(cuid)
             .ok_or_else(|| ControlError::UnknownClient { cuid: cuid.into() })?;
         if let Some(missing) = list.iter().find(|x| c.acl_index(x.acl_name).is_none()) {
             return Err(ControlError::UnknownAcl {
                 name: missing.acl_name.into(),
             });
         }
+        let expires = self.expiry(now);
+        let Some(c) = self.clients.get_mut(cuid) else {
+            return Ok(());
+        };
         for x in list {
             let Some(e) = c.acls.iter_mut().find(|e| e.acl.name == x.acl_name) else {
                 continue;
@@ -531,7 +551,7 @@ impl<P: DataPolicy> DataServer<P> {
             if let Some(t) = x.activation_type {
                 e.acl.activation_type = Some(t);
             }
-            e.expires = now + lifetime;
+            e.expires = expires;
             let want = should_be_active(e.acl.effective_activation_type(), c.mitigating);
             self.events
                 .transition(&c.cuid, &e.acl.name, e.active, want, false);

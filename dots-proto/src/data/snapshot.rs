@@ -142,6 +142,9 @@ impl<P: DataPolicy> DataServer<P> {
                     active,
                 });
             }
+            if let Some(t) = state.next_expiry() {
+                server.earliest = server.earliest.min(t);
+            }
             server.clients.insert(state.cuid.clone(), state);
         }
         Ok(server)

@@ -83,6 +83,15 @@ pub(crate) fn check_alias<P: DataPolicy + ?Sized>(
     if alias.pending_lifetime.is_some() {
         return Err(read_only(&format!("{me}/pending-lifetime")));
     }
+    if alias.target_count() > limits.max_targets_per_alias {
+        return Err(Failure::new(
+            413,
+            ErrorType::Application,
+            ErrorTag::TooBig,
+            "too many targets in one alias",
+        )
+        .with_path(me));
+    }
     alias
         .validate()
         .map_err(|e| Failure::from_schema(&e, base))?;
@@ -91,15 +100,6 @@ pub(crate) fn check_alias<P: DataPolicy + ?Sized>(
         // 'target-uri' attributes MUST be present".
         return Err(Failure::missing(
             "at least one of target-prefix, target-fqdn or target-uri is required",
-        )
-        .with_path(me));
-    }
-    if alias.target_count() > limits.max_targets_per_alias {
-        return Err(Failure::new(
-            413,
-            ErrorType::Application,
-            ErrorTag::TooBig,
-            "too many targets in one alias",
         )
         .with_path(me));
     }
