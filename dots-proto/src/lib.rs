@@ -8,6 +8,7 @@
 //! - [`rng`]: the seeded pseudo-random generator for message ids, tokens and jitter.
 //! - [`cuid`]: the RFC 9132 §4.4.1 derivation of a client's `cuid` from its credential.
 //! - [`happy_eyeballs`]: the RFC 9132 §4.3 connection race over UDP/TCP and IPv6/IPv4.
+//! - [`data`] (feature `alloc`): the DOTS data channel (RFC 8783) server and client helpers.
 //!
 //! The crate is `#![no_std]` unconditionally; the client side needs no allocator. The `alloc`
 //! feature enables the server-side state, and `std` adds adapters to `std::time`.
@@ -21,6 +22,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod cuid;
+#[cfg(feature = "alloc")]
+pub mod data;
 pub mod happy_eyeballs;
 pub mod rng;
 pub mod time;
