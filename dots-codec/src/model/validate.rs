@@ -463,7 +463,8 @@ impl SignalConfig {
 
     /// Checks every current value of this (client) configuration against the acceptable
     /// `min-value`..=`max-value` ranges of `limits` (the server's configuration, as in RFC 9132
-    /// Figure 20). A value outside is [`ValidationError::UnacceptableValue`] (4.22).
+    /// Figure 20). A value outside is [`ValidationError::UnacceptableValue`] (4.22). A
+    /// `heartbeat-interval` of 0 (heartbeats disabled) is always acceptable.
     pub fn check_against(&self, limits: &SignalConfig) -> Result {
         for ((config, mine), (_, theirs)) in self.phases().into_iter().zip(limits.phases()) {
             let (Some(mine), Some(theirs)) = (mine, theirs) else {
@@ -472,6 +473,10 @@ impl SignalConfig {
             for ((parameter, p), (_, l)) in mine.int_params().into_iter().zip(theirs.int_params())
             {
                 if let (Some(IntParam { current_value: Some(v), .. }), Some(l)) = (p, l) {
+                    // '0' disables heartbeats (RFC 9132 Section 4.5.2): always acceptable.
+                    if parameter == "heartbeat-interval" && *v == 0 {
+                        continue;
+                    }
                     if l.min_value.is_some_and(|m| *v < m) || l.max_value.is_some_and(|m| *v > m) {
                         return Err(ValidationError::UnacceptableValue { config, parameter });
                     }
