@@ -35,6 +35,12 @@ pub(crate) fn datatype(dec: &Decoder<'_>) -> Result<Type> {
 }
 
 fn wrong_type(dec: &Decoder<'_>, key: u64) -> DecodeError {
+    if matches!(dec.datatype(), Ok(Type::Break)) {
+        // A break outside an indefinite-length container is not well-formed CBOR.
+        return DecodeError::Malformed {
+            offset: dec.position(),
+        };
+    }
     DecodeError::WrongType {
         key,
         offset: dec.position(),
