@@ -452,7 +452,10 @@ mod tests {
     #[test]
     fn names() {
         assert_eq!(name(SOURCE_PREFIX), "source-prefix");
-        assert_eq!(info(SOURCE_PREFIX).map(|k| k.module), Some(Module::CallHome));
+        assert_eq!(
+            info(SOURCE_PREFIX).map(|k| k.module),
+            Some(Module::CallHome)
+        );
         assert_eq!(name(100), "unknown");
         assert_eq!(TABLE.len(), 53 + 83 + 8 + 6);
     }

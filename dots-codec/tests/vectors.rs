@@ -7,8 +7,7 @@ use dots_codec::coap::Code;
 use dots_codec::json::{self, JsonError};
 use dots_codec::keys;
 use dots_codec::model::{
-    MitigationRequest, MitigationScope, PrefixProblem, SignalConfig, SignalMessage,
-    ValidationError,
+    MitigationRequest, MitigationScope, PrefixProblem, SignalConfig, SignalMessage, ValidationError,
 };
 use serde_json::Value;
 
@@ -44,7 +43,10 @@ fn load(group: &str) -> Vec<Vector> {
 }
 
 fn all() -> Vec<Vector> {
-    ["sig", "ctl", "ch", "rt"].iter().flat_map(|g| load(g)).collect()
+    ["sig", "ctl", "ch", "rt"]
+        .iter()
+        .flat_map(|g| load(g))
+        .collect()
 }
 
 fn vector(id: &str) -> Vector {
@@ -55,17 +57,17 @@ fn vector(id: &str) -> Vector {
 fn refused(id: &str) -> Option<fn(&JsonError) -> bool> {
     Some(match id {
         // RFC 9132 Section 4.4.1.1: 'cuid' MUST NOT appear in the PUT body.
-        "sig-neg-cuid-in-body-01" => |e| {
-            *e == JsonError::Value(DecodeError::NotAllowed { key: keys::CUID })
-        },
+        "sig-neg-cuid-in-body-01" => {
+            |e| *e == JsonError::Value(DecodeError::NotAllowed { key: keys::CUID })
+        }
         // 'peer-hb-status' is mandatory.
-        "sig-neg-heartbeat-empty-01" => |e| {
-            matches!(e, JsonError::Syntax(m) if m.contains("missing field `peer-hb-status`"))
-        },
+        "sig-neg-heartbeat-empty-01" => {
+            |e| matches!(e, JsonError::Syntax(m) if m.contains("missing field `peer-hb-status`"))
+        }
         // Unknown member (no CBOR key): YANG/RFC 7951 strictness.
-        "sig-neg-config-unknown-param-01" => |e| {
-            matches!(e, JsonError::Syntax(m) if m.contains("unknown field `example-unknown-parameter`"))
-        },
+        "sig-neg-config-unknown-param-01" => {
+            |e| matches!(e, JsonError::Syntax(m) if m.contains("unknown field `example-unknown-parameter`"))
+        }
         _ => return None,
     })
 }
@@ -106,12 +108,19 @@ const FIG8: &str = "a101a10281a4068274323030313a6462383a363430313a3a312f31323874
 #[test]
 fn figure_7_encodes_to_figure_8_byte_for_byte() {
     let fig7 = vector("sig-mitigation-put-01").body.unwrap();
-    assert_eq!(vector("sig-cbor-mitigation-put-01").cbor_hex.as_deref(), Some(FIG8));
+    assert_eq!(
+        vector("sig-cbor-mitigation-put-01").cbor_hex.as_deref(),
+        Some(FIG8)
+    );
     let m = json::from_str(&fig7.to_string()).unwrap();
     assert_eq!(hex::encode(cbor_of(&m)), FIG8);
     // The same through the PUT-specific type.
-    let SignalMessage::MitigationScope(ms) = m else { panic!() };
-    let req = MitigationRequest { entry: ms.scopes[0].clone() };
+    let SignalMessage::MitigationScope(ms) = m else {
+        panic!()
+    };
+    let req = MitigationRequest {
+        entry: ms.scopes[0].clone(),
+    };
     let mut buf = [0u8; 80];
     let n = req.encode_cbor(&mut buf).unwrap();
     assert_eq!(hex::encode(&buf[..n]), FIG8);
@@ -126,13 +135,18 @@ fn figure_8_decodes_to_figure_7() {
     assert_eq!(out, fig7);
     let req = MitigationRequest::decode_cbor(&bytes).unwrap();
     req.validate().unwrap();
-    assert_eq!(MitigationScope::decode_cbor(&bytes).unwrap().scopes.len(), 1);
+    assert_eq!(
+        MitigationScope::decode_cbor(&bytes).unwrap().scopes.len(),
+        1
+    );
 }
 
 fn request(id: &str) -> MitigationRequest {
     let v = vector(id);
     let m = json::from_str(&v.body.unwrap().to_string()).unwrap();
-    let SignalMessage::MitigationScope(ms) = m else { panic!("{id}") };
+    let SignalMessage::MitigationScope(ms) = m else {
+        panic!("{id}")
+    };
     // Through CBOR, as a server receives it.
     let mut buf = [0u8; 512];
     let n = ms.encode_cbor(&mut buf).unwrap();
@@ -148,9 +162,15 @@ fn code_of(v: &Vector) -> Code {
 fn negative_vectors_get_our_precise_error_and_code() {
     let cases: &[(&str, ValidationError)] = &[
         ("sig-neg-lifetime-zero-01", ValidationError::ZeroLifetime),
-        ("sig-neg-missing-lifetime-01", ValidationError::MissingLifetime),
+        (
+            "sig-neg-missing-lifetime-01",
+            ValidationError::MissingLifetime,
+        ),
         ("sig-neg-no-target-01", ValidationError::MissingTarget),
-        ("ch-neg-trigger-false-01", ValidationError::CallHomeTriggerFalse),
+        (
+            "ch-neg-trigger-false-01",
+            ValidationError::CallHomeTriggerFalse,
+        ),
     ];
     for (id, want) in cases {
         let err = request(id).validate().unwrap_err();
@@ -177,15 +197,30 @@ fn unknown_comprehension_required_key_is_4_00_with_the_key_named() {
     let v = vector("sig-neg-unknown-cbor-key-required-01");
     let bytes = hex::decode(v.cbor_hex.unwrap()).unwrap();
     let err = MitigationRequest::decode_cbor(&bytes).unwrap_err();
-    assert_eq!(err, DecodeError::UnknownKey { key: 100, within: keys::SCOPE });
-    assert_eq!(err.response_code(), code_of(&vector("sig-neg-unknown-cbor-key-required-01")));
-    assert_eq!(err.to_string(), "unknown comprehension-required key 100 in 'scope'");
+    assert_eq!(
+        err,
+        DecodeError::UnknownKey {
+            key: 100,
+            within: keys::SCOPE
+        }
+    );
+    assert_eq!(
+        err.response_code(),
+        code_of(&vector("sig-neg-unknown-cbor-key-required-01"))
+    );
+    assert_eq!(
+        err.to_string(),
+        "unknown comprehension-required key 100 in 'scope'"
+    );
     // The same extra entry with a comprehension-optional key (200) is ignored.
     let mut optional = bytes.clone();
     let n = optional.len();
     optional[n - 3..].copy_from_slice(&[0x18, 0xc8, 0x01]);
     let req = MitigationRequest::decode_cbor(&optional).unwrap();
-    assert_eq!(req, MitigationRequest::decode_cbor(&hex::decode(FIG8).unwrap()).unwrap());
+    assert_eq!(
+        req,
+        MitigationRequest::decode_cbor(&hex::decode(FIG8).unwrap()).unwrap()
+    );
 }
 
 #[test]
@@ -210,7 +245,9 @@ fn mid_in_a_request_body_is_a_server_only_member() {
     let SignalMessage::MitigationScope(ms) = json::from_str(&body.to_string()).unwrap() else {
         panic!()
     };
-    let req = MitigationRequest { entry: ms.scopes[0].clone() };
+    let req = MitigationRequest {
+        entry: ms.scopes[0].clone(),
+    };
     let err = req.validate().unwrap_err();
     assert_eq!(err, ValidationError::ServerOnlyMember { field: "mid" });
     assert_eq!(err.response_code(), Code::BAD_REQUEST);
@@ -243,7 +280,10 @@ fn config_vectors() {
             parameter: "heartbeat-interval"
         }
     );
-    assert_eq!(err.response_code(), code_of(&vector("sig-neg-config-unacceptable-01")));
+    assert_eq!(
+        err.response_code(),
+        code_of(&vector("sig-neg-config-unacceptable-01"))
+    );
 
     // The unknown parameter as the kit puts it on the wire (key 127, comprehension-required).
     let put = get("sig-config-put-01");
@@ -255,8 +295,17 @@ fn config_vectors() {
     bytes[6] = 0xa7;
     bytes.splice(7..7, [0x18, 0x7f, 0xa1, 0x18, 0x24, 0x01]);
     let err = SignalConfig::decode_cbor(&bytes).unwrap_err();
-    assert_eq!(err, DecodeError::UnknownKey { key: 127, within: keys::MITIGATING_CONFIG });
-    assert_eq!(err.response_code(), code_of(&vector("sig-neg-config-unknown-param-01")));
+    assert_eq!(
+        err,
+        DecodeError::UnknownKey {
+            key: 127,
+            within: keys::MITIGATING_CONFIG
+        }
+    );
+    assert_eq!(
+        err.response_code(),
+        code_of(&vector("sig-neg-config-unknown-param-01"))
+    );
 }
 
 #[test]
@@ -265,15 +314,26 @@ fn heartbeat_vectors() {
     assert_eq!(hex::encode(cbor_of(&m)), "a11831a11833f5");
     // The empty heartbeat on the wire.
     let err = dots_codec::model::Heartbeat::decode_cbor(&[0xa1, 0x18, 0x31, 0xa0]).unwrap_err();
-    assert_eq!(err, DecodeError::MissingMember { key: keys::PEER_HB_STATUS });
-    assert_eq!(err.response_code(), code_of(&vector("sig-neg-heartbeat-empty-01")));
+    assert_eq!(
+        err,
+        DecodeError::MissingMember {
+            key: keys::PEER_HB_STATUS
+        }
+    );
+    assert_eq!(
+        err.response_code(),
+        code_of(&vector("sig-neg-heartbeat-empty-01"))
+    );
 }
 
 #[test]
 fn a_json_body_sent_as_cbor_is_refused() {
     // sig-neg-content-format-01: the transport answers 4.15 on the Content-Format; should the
     // bytes reach the CBOR decoder anyway, they are malformed, not misread.
-    let text = vector("sig-neg-content-format-01").body.unwrap().to_string();
+    let text = vector("sig-neg-content-format-01")
+        .body
+        .unwrap()
+        .to_string();
     let err = SignalMessage::decode_cbor(text.as_bytes()).unwrap_err();
     assert_eq!(err.response_code(), Code::BAD_REQUEST);
 }
@@ -291,7 +351,9 @@ fn stateful_negative_and_behaviour_vectors_are_valid_bodies() {
         "ctl-neg-acl-apply-failure-01",
         "sig-cdid-from-client-01",
     ] {
-        request(id).validate().unwrap_or_else(|e| panic!("{id}: {e}"));
+        request(id)
+            .validate()
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
     }
     for id in ["sig-efficacy-put-01", "sig-efficacy-no-match-01"] {
         let r = request(id);
@@ -307,8 +369,12 @@ fn every_request_example_validates() {
             continue;
         }
         match json::from_str(&v.body.unwrap().to_string()).unwrap() {
-            SignalMessage::MitigationScope(ms) if v.id.contains("put") && !v.id.contains("response") => {
-                let r = MitigationRequest { entry: ms.scopes[0].clone() };
+            SignalMessage::MitigationScope(ms)
+                if v.id.contains("put") && !v.id.contains("response") =>
+            {
+                let r = MitigationRequest {
+                    entry: ms.scopes[0].clone(),
+                };
                 if v.id.starts_with("sig-efficacy") {
                     r.validate_efficacy_update()
                 } else {

@@ -52,7 +52,11 @@ fn decimal_param(dec: &mut Decoder<'_>, within: u64, depth: usize) -> Result<Dec
         dec,
         within,
         depth,
-        &[k::MAX_VALUE_DECIMAL, k::MIN_VALUE_DECIMAL, k::CURRENT_VALUE_DECIMAL],
+        &[
+            k::MAX_VALUE_DECIMAL,
+            k::MIN_VALUE_DECIMAL,
+            k::CURRENT_VALUE_DECIMAL,
+        ],
         |dec, key, depth| {
             let v = Some(read::decimal(dec, key, depth)?);
             match key {
@@ -79,9 +83,7 @@ fn params(dec: &mut Decoder<'_>, within: u64, depth: usize) -> Result<ConfigPara
             k::ACK_TIMEOUT => c.ack_timeout = Some(decimal_param(dec, key, depth)?),
             k::ACK_RANDOM_FACTOR => c.ack_random_factor = Some(decimal_param(dec, key, depth)?),
             k::NON_TIMEOUT => c.non_timeout = Some(decimal_param(dec, key, depth)?),
-            k::NON_RECEIVE_TIMEOUT => {
-                c.non_receive_timeout = Some(decimal_param(dec, key, depth)?)
-            }
+            k::NON_RECEIVE_TIMEOUT => c.non_receive_timeout = Some(decimal_param(dec, key, depth)?),
             k::NON_PROBING_WAIT => c.non_probing_wait = Some(decimal_param(dec, key, depth)?),
             _ => c.non_partial_timeout = Some(decimal_param(dec, key, depth)?),
         }
@@ -155,7 +157,11 @@ fn encode_decimal<W: Write>(e: &mut Encoder<W>, kk: u64, p: &DecimalParam) -> ER
 fn encode_params<W: Write>(e: &mut Encoder<W>, kk: u64, c: &ConfigParams) -> EResult<W> {
     key(e, kk)?;
     let ints = c.int_params().iter().filter(|(_, p)| p.is_some()).count();
-    let decs = c.decimal_params().iter().filter(|(_, p)| p.is_some()).count();
+    let decs = c
+        .decimal_params()
+        .iter()
+        .filter(|(_, p)| p.is_some())
+        .count();
     e.map((ints + decs) as u64)?;
     // Ascending key order: 33, 37, 38, 39, 40, 50, 32776..=32781.
     if let Some(p) = &c.heartbeat_interval {

@@ -205,7 +205,11 @@ macro_rules! body {
     };
 }
 
-body!(SignalMessage, signal::decode_message, signal::encode_message);
+body!(
+    SignalMessage,
+    signal::decode_message,
+    signal::encode_message
+);
 body!(
     MitigationScope,
     scope::decode_mitigation_scope,
@@ -216,8 +220,16 @@ body!(
     scope::decode_mitigation_request,
     scope::encode_mitigation_request
 );
-body!(SignalConfig, config::decode_signal_config, config::encode_signal_config);
-body!(Heartbeat, signal::decode_heartbeat, signal::encode_heartbeat);
+body!(
+    SignalConfig,
+    config::decode_signal_config,
+    config::encode_signal_config
+);
+body!(
+    Heartbeat,
+    signal::decode_heartbeat,
+    signal::encode_heartbeat
+);
 body!(
     RedirectedSignal,
     signal::decode_redirected_signal,

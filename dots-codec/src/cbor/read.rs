@@ -119,7 +119,9 @@ pub(crate) fn text<R>(
                 let chunk = chunk.map_err(|e| map_err_at(pos, e))?;
                 buf.push_str(chunk).map_err(|_| DecodeError::Capacity {
                     key,
-                    error: CapacityError::TextTooLong { limit: MAX_TEXT_LEN },
+                    error: CapacityError::TextTooLong {
+                        limit: MAX_TEXT_LEN,
+                    },
                 })?;
             }
             f(&buf)
@@ -330,7 +332,10 @@ mod tests {
     #[test]
     fn skips_nested_and_indefinite_items() {
         // [1, {2: [3, 4]}, "ab"]
-        assert_eq!(skip_all(&[0x83, 0x01, 0xa1, 0x02, 0x82, 0x03, 0x04, 0x62, b'a', b'b']), Ok(10));
+        assert_eq!(
+            skip_all(&[0x83, 0x01, 0xa1, 0x02, 0x82, 0x03, 0x04, 0x62, b'a', b'b']),
+            Ok(10)
+        );
         // [_ 1, [_ ], {_ 1: 2}]  then trailing 0x00 not consumed
         assert_eq!(
             skip_all(&[0x9f, 0x01, 0x9f, 0xff, 0xbf, 0x01, 0x02, 0xff, 0xff, 0x00]),
@@ -347,9 +352,15 @@ mod tests {
     #[test]
     fn skip_rejects_bombs_and_garbage() {
         let bomb = [0x9f; 64];
-        assert_eq!(skip_all(&bomb), Err(DecodeError::TooDeep { limit: MAX_DEPTH }));
+        assert_eq!(
+            skip_all(&bomb),
+            Err(DecodeError::TooDeep { limit: MAX_DEPTH })
+        );
         let nested = [0x81; 64];
-        assert_eq!(skip_all(&nested), Err(DecodeError::TooDeep { limit: MAX_DEPTH }));
+        assert_eq!(
+            skip_all(&nested),
+            Err(DecodeError::TooDeep { limit: MAX_DEPTH })
+        );
         assert_eq!(skip_all(&[0x82, 0x01]), Err(DecodeError::Truncated));
         assert_eq!(skip_all(&[0xff]), Err(DecodeError::Malformed { offset: 0 }));
         assert_eq!(skip_all(&[0x1c]), Err(DecodeError::Malformed { offset: 0 }));

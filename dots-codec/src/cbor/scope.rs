@@ -12,9 +12,9 @@ use super::write::{count, key, Emit};
 use super::DecodeError;
 use crate::keys as k;
 use crate::model::{
-    ActivationType, AttackStatus, CapacityError, ConflictCause, ConflictInformation,
-    ConflictScope, ConflictStatus, IcmpTypeRange, Lifetime, MitigationRequest, MitigationScope,
-    MitigationStatus, PortRange, ScopeEntry, Targets,
+    ActivationType, AttackStatus, CapacityError, ConflictCause, ConflictInformation, ConflictScope,
+    ConflictStatus, IcmpTypeRange, Lifetime, MitigationRequest, MitigationScope, MitigationStatus,
+    PortRange, ScopeEntry, Targets,
 };
 
 fn full(key: u64, limit: usize) -> DecodeError {
@@ -71,7 +71,8 @@ fn port_ranges<const N: usize>(
             },
         )?;
         let lower = lower.ok_or(DecodeError::MissingMember { key: k::LOWER_PORT })?;
-        out.push(PortRange { lower, upper }).map_err(|_| full(key, N))
+        out.push(PortRange { lower, upper })
+            .map_err(|_| full(key, N))
     })
 }
 
@@ -105,12 +106,7 @@ fn icmp_ranges<const N: usize>(
     })
 }
 
-fn text_list(
-    dec: &mut Decoder<'_>,
-    key: u64,
-    depth: usize,
-    targets: &mut Targets,
-) -> Result<()> {
+fn text_list(dec: &mut Decoder<'_>, key: u64, depth: usize, targets: &mut Targets) -> Result<()> {
     read::array(dec, key, depth, |dec, _, _| {
         read::text(dec, key, |s| {
             match key {
@@ -124,12 +120,7 @@ fn text_list(
 }
 
 /// Decodes the target members shared by `scope` and `conflict-scope`; false if `key` is not one.
-fn target_member(
-    dec: &mut Decoder<'_>,
-    key: u64,
-    depth: usize,
-    t: &mut Targets,
-) -> Result<bool> {
+fn target_member(dec: &mut Decoder<'_>, key: u64, depth: usize, t: &mut Targets) -> Result<bool> {
     match key {
         k::TARGET_PREFIX => prefixes(dec, key, depth, &mut t.prefixes)?,
         k::TARGET_PORT_RANGE => port_ranges(dec, key, depth, &mut t.port_ranges)?,
@@ -234,7 +225,12 @@ pub(super) fn entry(dec: &mut Decoder<'_>, depth: usize) -> Result<ScopeEntry> {
             k::SOURCE_ICMP_TYPE_RANGE => {
                 icmp_ranges(dec, key, depth, &mut s.call_home.source_icmp_type_ranges)?
             }
-            _ => return Err(DecodeError::UnknownKey { key, within: k::SCOPE }),
+            _ => {
+                return Err(DecodeError::UnknownKey {
+                    key,
+                    within: k::SCOPE,
+                })
+            }
         }
         Ok(())
     })?;
@@ -247,7 +243,12 @@ fn conflict(dec: &mut Decoder<'_>, depth: usize) -> Result<ConflictInformation> 
         dec,
         k::CONFLICT_INFORMATION,
         depth,
-        &[k::CONFLICT_STATUS, k::CONFLICT_CAUSE, k::RETRY_TIMER, k::CONFLICT_SCOPE],
+        &[
+            k::CONFLICT_STATUS,
+            k::CONFLICT_CAUSE,
+            k::RETRY_TIMER,
+            k::CONFLICT_SCOPE,
+        ],
         |dec, key, depth| {
             match key {
                 k::CONFLICT_STATUS => {
@@ -329,10 +330,16 @@ fn scope_list(
     mut f: impl FnMut(&mut Decoder<'_>, usize, usize) -> Result<()>,
 ) -> Result<()> {
     let mut found = false;
-    read::map(dec, k::MITIGATION_SCOPE, depth, &[k::SCOPE], |dec, _, depth| {
-        found = true;
-        read::array(dec, k::SCOPE, depth, &mut f)
-    })?;
+    read::map(
+        dec,
+        k::MITIGATION_SCOPE,
+        depth,
+        &[k::SCOPE],
+        |dec, _, depth| {
+            found = true;
+            read::array(dec, k::SCOPE, depth, &mut f)
+        },
+    )?;
     if found {
         Ok(())
     } else {
@@ -340,7 +347,10 @@ fn scope_list(
     }
 }
 
-pub(super) fn mitigation_scope_body(dec: &mut Decoder<'_>, depth: usize) -> Result<MitigationScope> {
+pub(super) fn mitigation_scope_body(
+    dec: &mut Decoder<'_>,
+    depth: usize,
+) -> Result<MitigationScope> {
     let mut m = MitigationScope::default();
     scope_list(dec, depth, |dec, _, depth| {
         let e = entry(dec, depth)?;

@@ -11,8 +11,8 @@ use super::write::count;
 use super::{config, scope, DecodeError};
 use crate::keys as k;
 use crate::model::{
-    CapacityError, DomainName, Heartbeat, RedirectedSignal, SignalMessage,
-    MAX_ALT_SERVER_RECORDS, MAX_TEXT_LEN,
+    CapacityError, DomainName, Heartbeat, RedirectedSignal, SignalMessage, MAX_ALT_SERVER_RECORDS,
+    MAX_TEXT_LEN,
 };
 
 type EResult<W> = core::result::Result<(), Error<<W as Write>::Error>>;
@@ -79,10 +79,16 @@ pub(super) fn decode_message(dec: &mut Decoder<'_>) -> Result<SignalMessage> {
 
 fn heartbeat_body(dec: &mut Decoder<'_>, depth: usize) -> Result<Heartbeat> {
     let mut status = None;
-    read::map(dec, k::HEARTBEAT, depth, &[k::PEER_HB_STATUS], |dec, key, _| {
-        status = Some(read::boolean(dec, key)?);
-        Ok(())
-    })?;
+    read::map(
+        dec,
+        k::HEARTBEAT,
+        depth,
+        &[k::PEER_HB_STATUS],
+        |dec, key, _| {
+            status = Some(read::boolean(dec, key)?);
+            Ok(())
+        },
+    )?;
     let peer_hb_status = status.ok_or(DecodeError::MissingMember {
         key: k::PEER_HB_STATUS,
     })?;
@@ -141,9 +147,7 @@ fn redirect_body(dec: &mut Decoder<'_>, depth: usize) -> Result<RedirectedSignal
                 k::ALT_SERVER => r.alt_server = Some(domain(dec, key)?),
                 k::ALT_CH_CLIENT => r.alt_ch_client = Some(domain(dec, key)?),
                 k::ALT_SERVER_RECORD => addresses(dec, key, depth, &mut r.alt_server_record)?,
-                k::ALT_CH_CLIENT_RECORD => {
-                    addresses(dec, key, depth, &mut r.alt_ch_client_record)?
-                }
+                k::ALT_CH_CLIENT_RECORD => addresses(dec, key, depth, &mut r.alt_ch_client_record)?,
                 _ => r.ttl = Some(read::uint(dec, key)?),
             }
             Ok(())

@@ -71,4 +71,3 @@ pub(crate) fn decimal<W: Write>(
 pub(crate) fn count(flags: &[bool]) -> u64 {
     flags.iter().filter(|f| **f).count() as u64
 }
-

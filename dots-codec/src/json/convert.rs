@@ -13,11 +13,11 @@ use super::JsonError;
 use crate::cbor::DecodeError;
 use crate::keys as k;
 use crate::model::{
-    ActivationType, AttackStatus, CapacityError, ConfigParams, ConflictCause,
-    ConflictInformation, ConflictScope, ConflictStatus, DecimalParam, DomainName, Heartbeat,
-    IcmpTypeRange, IntParam, Lifetime, MitigationScope, MitigationStatus, PortRange,
-    RedirectedSignal, ScopeEntry, SignalConfig, SignalMessage, Targets, MAX_ALT_SERVER_RECORDS,
-    MAX_PROTOCOLS, MAX_SCOPES, MAX_TEXT_LEN,
+    ActivationType, AttackStatus, CapacityError, ConfigParams, ConflictCause, ConflictInformation,
+    ConflictScope, ConflictStatus, DecimalParam, DomainName, Heartbeat, IcmpTypeRange, IntParam,
+    Lifetime, MitigationScope, MitigationStatus, PortRange, RedirectedSignal, ScopeEntry,
+    SignalConfig, SignalMessage, Targets, MAX_ALT_SERVER_RECORDS, MAX_PROTOCOLS, MAX_SCOPES,
+    MAX_TEXT_LEN,
 };
 
 type Result<T> = core::result::Result<T, JsonError>;
@@ -120,9 +120,8 @@ fn entry(s: dto::Scope) -> Result<ScopeEntry> {
         s.alias_name,
     )?;
     if let Some(l) = s.lifetime {
-        sc.lifetime = Some(
-            Lifetime::from_i64(l).ok_or(DecodeError::OutOfRange { key: k::LIFETIME })?,
-        );
+        sc.lifetime =
+            Some(Lifetime::from_i64(l).ok_or(DecodeError::OutOfRange { key: k::LIFETIME })?);
     }
     sc.trigger_mitigation = s.trigger_mitigation;
     if let Some(v) = s.attack_status {
@@ -301,7 +300,11 @@ pub(super) fn from_body(b: dto::Body) -> Result<SignalMessage> {
             ttl: r.ttl,
             ..RedirectedSignal::default()
         };
-        addresses(k::ALT_SERVER_RECORD, r.alt_server_record, &mut out.alt_server_record)?;
+        addresses(
+            k::ALT_SERVER_RECORD,
+            r.alt_server_record,
+            &mut out.alt_server_record,
+        )?;
         addresses(
             k::ALT_CH_CLIENT_RECORD,
             r.alt_ch_client_record,

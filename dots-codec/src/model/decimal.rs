@@ -109,13 +109,26 @@ mod tests {
             assert_eq!(d.hundredths(), v, "{s}");
             assert_eq!(d.to_string(), p);
         }
-        assert_eq!(Decimal2::from_hundredths(i64::MIN).to_string(), "-92233720368547758.08");
+        assert_eq!(
+            Decimal2::from_hundredths(i64::MIN).to_string(),
+            "-92233720368547758.08"
+        );
         assert_eq!(
             Decimal2::parse("-92233720368547758.08").map(|d| d.hundredths()),
             Err(ParseDecimalError),
             "the magnitude overflows before the sign is applied: refused, not wrapped"
         );
-        for bad in ["", ".5", "1.", "1.234", "a", "1e2", "--1", "1.2.3", "99999999999999999999"] {
+        for bad in [
+            "",
+            ".5",
+            "1.",
+            "1.234",
+            "a",
+            "1e2",
+            "--1",
+            "1.2.3",
+            "99999999999999999999",
+        ] {
             assert_eq!(Decimal2::parse(bad), Err(ParseDecimalError), "{bad}");
         }
     }

@@ -35,8 +35,8 @@ pub use config::{ConfigParams, DecimalParam, IntParam, SignalConfig};
 pub use decimal::{Decimal2, ParseDecimalError};
 pub use enums::{ActivationType, AttackStatus, ConflictCause, ConflictStatus, MitigationStatus};
 pub use scope::{
-    AclControl, CallHome, ConflictAcl, ConflictInformation, ConflictScope, IcmpTypeRange,
-    Lifetime, MitigationRequest, MitigationScope, PortRange, Scope, ScopeEntry, Targets,
+    AclControl, CallHome, ConflictAcl, ConflictInformation, ConflictScope, IcmpTypeRange, Lifetime,
+    MitigationRequest, MitigationScope, PortRange, Scope, ScopeEntry, Targets,
 };
 pub use signal::{DomainName, Heartbeat, RedirectedSignal};
 pub use validate::{check_prefix, PrefixProblem, ValidationError};

@@ -249,13 +249,10 @@ impl Scope {
 
     /// The RFC 9133 `ietf-dots-signal-control:acl-list` entries.
     pub fn acl_list(&self) -> impl Iterator<Item = AclControl<'_>> + Clone + '_ {
-        self.targets
-            .text
-            .iter(TextKind::Acl)
-            .map(|e| AclControl {
-                name: e.a,
-                activation_type: ActivationType::from_value(u64::from(e.aux & !ACL_HAS_TYPE)),
-            })
+        self.targets.text.iter(TextKind::Acl).map(|e| AclControl {
+            name: e.a,
+            activation_type: ActivationType::from_value(u64::from(e.aux & !ACL_HAS_TYPE)),
+        })
     }
 
     /// Adds an RFC 9133 `acl-list` entry.
@@ -292,13 +289,10 @@ pub struct ConflictScope {
 impl ConflictScope {
     /// The `acl-list` entries.
     pub fn acl_list(&self) -> impl Iterator<Item = ConflictAcl<'_>> + Clone + '_ {
-        self.targets
-            .text
-            .iter(TextKind::Acl)
-            .map(|e| ConflictAcl {
-                name: e.a,
-                acl_type: (e.aux & ACL_HAS_TYPE != 0).then_some(e.b),
-            })
+        self.targets.text.iter(TextKind::Acl).map(|e| ConflictAcl {
+            name: e.a,
+            acl_type: (e.aux & ACL_HAS_TYPE != 0).then_some(e.b),
+        })
     }
 
     /// Adds an `acl-list` entry.

@@ -33,7 +33,12 @@ pub(crate) struct TextPool<const CAP: usize> {
 impl<const CAP: usize> core::fmt::Debug for TextPool<CAP> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let mut l = f.debug_list();
-        for kind in [TextKind::Fqdn, TextKind::Uri, TextKind::Alias, TextKind::Acl] {
+        for kind in [
+            TextKind::Fqdn,
+            TextKind::Uri,
+            TextKind::Alias,
+            TextKind::Acl,
+        ] {
             for e in self.iter(kind) {
                 l.entry(&(kind, e.aux, e.a, e.b));
             }
@@ -67,7 +72,9 @@ impl<const CAP: usize> TextPool<CAP> {
         b: &str,
     ) -> Result<(), CapacityError> {
         let (Ok(la), Ok(lb)) = (u8::try_from(a.len()), u8::try_from(b.len())) else {
-            return Err(CapacityError::TextTooLong { limit: MAX_TEXT_LEN });
+            return Err(CapacityError::TextTooLong {
+                limit: MAX_TEXT_LEN,
+            });
         };
         let need = HEADER + a.len() + b.len();
         if self.buf.len() + need > CAP {
@@ -175,7 +182,14 @@ mod tests {
         assert_eq!(f, ["f1", "f2"]);
         assert_eq!(a, ["a1", "a2"]);
         let acl: Vec<_> = p.iter(TextKind::Acl).collect();
-        assert_eq!(acl, [Entry { aux: 3, a: "n", b: "t" }]);
+        assert_eq!(
+            acl,
+            [Entry {
+                aux: 3,
+                a: "n",
+                b: "t"
+            }]
+        );
         assert_eq!(p.count(TextKind::Uri), 0);
 
         let mut q = TextPool::<64>::new();

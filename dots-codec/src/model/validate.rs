@@ -269,7 +269,9 @@ fn is_uri(s: &str) -> bool {
     let mut b = scheme.bytes();
     b.next().is_some_and(|c| c.is_ascii_alphabetic())
         && b.all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
-        && !s.bytes().any(|c| c.is_ascii_whitespace() || c.is_ascii_control())
+        && !s
+            .bytes()
+            .any(|c| c.is_ascii_whitespace() || c.is_ascii_control())
 }
 
 fn targets(t: &Targets) -> Result {
@@ -281,10 +283,14 @@ fn targets(t: &Targets) -> Result {
         });
     }
     if !t.uris().all(is_uri) {
-        return Err(ValidationError::InvalidText { field: "target-uri" });
+        return Err(ValidationError::InvalidText {
+            field: "target-uri",
+        });
     }
     if t.alias_names().any(str::is_empty) {
-        return Err(ValidationError::InvalidText { field: "alias-name" });
+        return Err(ValidationError::InvalidText {
+            field: "alias-name",
+        });
     }
     Ok(())
 }
@@ -413,7 +419,11 @@ impl SignalConfig {
     /// at least one phase, every parameter with its current value and without the
     /// server-to-client `max-value`/`min-value`, and one `max-payloads` for both phases.
     pub fn validate_request(&self) -> Result {
-        if self.phases().iter().all(|(_, p)| p.is_none_or(|p| p.is_empty())) {
+        if self
+            .phases()
+            .iter()
+            .all(|(_, p)| p.is_none_or(|p| p.is_empty()))
+        {
             return Err(ValidationError::MissingConfig);
         }
         for (config, params) in self.phases() {
@@ -470,9 +480,15 @@ impl SignalConfig {
             let (Some(mine), Some(theirs)) = (mine, theirs) else {
                 continue;
             };
-            for ((parameter, p), (_, l)) in mine.int_params().into_iter().zip(theirs.int_params())
-            {
-                if let (Some(IntParam { current_value: Some(v), .. }), Some(l)) = (p, l) {
+            for ((parameter, p), (_, l)) in mine.int_params().into_iter().zip(theirs.int_params()) {
+                if let (
+                    Some(IntParam {
+                        current_value: Some(v),
+                        ..
+                    }),
+                    Some(l),
+                ) = (p, l)
+                {
                     // '0' disables heartbeats (RFC 9132 Section 4.5.2): always acceptable.
                     if parameter == "heartbeat-interval" && *v == 0 {
                         continue;
@@ -487,7 +503,14 @@ impl SignalConfig {
                 .into_iter()
                 .zip(theirs.decimal_params())
             {
-                if let (Some(DecimalParam { current_value: Some(v), .. }), Some(l)) = (p, l) {
+                if let (
+                    Some(DecimalParam {
+                        current_value: Some(v),
+                        ..
+                    }),
+                    Some(l),
+                ) = (p, l)
+                {
                     if l.min_value.is_some_and(|m| *v < m) || l.max_value.is_some_and(|m| *v > m) {
                         return Err(ValidationError::UnacceptableValue { config, parameter });
                     }
@@ -506,7 +529,9 @@ impl RedirectedSignal {
         match (&self.alt_server, &self.alt_ch_client) {
             (Some(s), None) => {
                 if !is_domain_name(s) {
-                    return Err(ValidationError::InvalidText { field: "alt-server" });
+                    return Err(ValidationError::InvalidText {
+                        field: "alt-server",
+                    });
                 }
                 if !self.alt_ch_client_record.is_empty() {
                     return Err(ValidationError::CallHomeOnlyMember {
