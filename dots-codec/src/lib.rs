@@ -49,3 +49,6 @@ pub mod coap;
 pub mod json;
 pub mod keys;
 pub mod model;
+
+/// The `ipnet` crate, whose prefix types the model uses.
+pub use ipnet;

@@ -33,6 +33,7 @@ use crate::model::{
 };
 
 pub use write::EncodeError;
+pub(crate) use scope::parse_prefix;
 
 /// Why a CBOR body was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -178,12 +179,23 @@ pub trait CborBody: sealed::Sealed + Sized {
 }
 
 macro_rules! body {
+    ($ty:ty, in_place $decode:path, $encode:path) => {
+        body!(@impl $ty, |dec| {
+            // Large bodies are decoded in place and moved once.
+            let mut v = <$ty>::default();
+            $decode(dec, &mut v).map(|()| v)
+        }, $encode);
+    };
     ($ty:ty, $decode:path, $encode:path) => {
+        body!(@impl $ty, |dec| $decode(dec), $encode);
+    };
+    (@impl $ty:ty, |$dec:ident| $decode:expr, $encode:path) => {
         impl sealed::Sealed for $ty {}
         impl CborBody for $ty {
             fn decode_cbor(bytes: &[u8]) -> Result<Self, DecodeError> {
                 let mut dec = minicbor::Decoder::new(bytes);
-                let v = $decode(&mut dec)?;
+                let $dec = &mut dec;
+                let v = $decode?;
                 finish(&dec, bytes)?;
                 Ok(v)
             }
@@ -212,12 +224,12 @@ body!(
 );
 body!(
     MitigationScope,
-    scope::decode_mitigation_scope,
+    in_place scope::decode_mitigation_scope,
     scope::encode_mitigation_scope
 );
 body!(
     MitigationRequest,
-    scope::decode_mitigation_request,
+    in_place scope::decode_mitigation_request,
     scope::encode_mitigation_request
 );
 body!(

@@ -30,8 +30,30 @@ fn capacity(key: u64) -> impl Fn(CapacityError) -> DecodeError {
 
 pub(super) fn prefix(dec: &mut Decoder<'_>, key: u64) -> Result<IpNet> {
     read::text(dec, key, |s| {
-        IpNet::from_str(s).map_err(|_| DecodeError::InvalidValue { key })
+        parse_prefix(s).ok_or(DecodeError::InvalidValue { key })
     })
+}
+
+/// `inet:ip-prefix` text to a prefix, with the `core::net` address parsers (faster than
+/// `IpNet::from_str`, which tries IPv4 before IPv6 and re-parses embedded IPv4 groups).
+pub(crate) fn parse_prefix(s: &str) -> Option<IpNet> {
+    let (addr, len) = s.split_once('/')?;
+    // 1-3 digits without leading zeros (the inet:ip-prefix pattern).
+    if len.is_empty()
+        || len.len() > 3
+        || (len.len() > 1 && len.starts_with('0'))
+        || !len.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let len: u8 = len.parse().ok()?;
+    if addr.contains(':') {
+        let a = core::net::Ipv6Addr::from_str(addr).ok()?;
+        ipnet::Ipv6Net::new(a, len).ok().map(IpNet::V6)
+    } else {
+        let a = core::net::Ipv4Addr::from_str(addr).ok()?;
+        ipnet::Ipv4Net::new(a, len).ok().map(IpNet::V4)
+    }
 }
 
 fn prefixes<const N: usize>(
@@ -164,9 +186,9 @@ const SCOPE_KEYS: &[u64] = &[
     // comprehension-optional keys and skipped.
 ];
 
-/// One `scope` entry.
-pub(super) fn entry(dec: &mut Decoder<'_>, depth: usize) -> Result<ScopeEntry> {
-    let mut e = ScopeEntry::default();
+/// One `scope` entry, decoded in place into `e` (which must be empty): entries are large, so
+/// they are never moved while decoding.
+pub(super) fn entry(dec: &mut Decoder<'_>, depth: usize, e: &mut ScopeEntry) -> Result<()> {
     read::map(dec, k::SCOPE, depth, SCOPE_KEYS, |dec, key, depth| {
         if target_member(dec, key, depth, &mut e.scope.targets)? {
             return Ok(());
@@ -233,8 +255,7 @@ pub(super) fn entry(dec: &mut Decoder<'_>, depth: usize) -> Result<ScopeEntry> {
             }
         }
         Ok(())
-    })?;
-    Ok(e)
+    })
 }
 
 fn conflict(dec: &mut Decoder<'_>, depth: usize) -> Result<ConflictInformation> {
@@ -350,39 +371,45 @@ fn scope_list(
 pub(super) fn mitigation_scope_body(
     dec: &mut Decoder<'_>,
     depth: usize,
-) -> Result<MitigationScope> {
-    let mut m = MitigationScope::default();
+    m: &mut MitigationScope,
+) -> Result<()> {
     scope_list(dec, depth, |dec, _, depth| {
-        let e = entry(dec, depth)?;
         m.scopes
-            .push(e)
-            .map_err(|_| full(k::SCOPE, crate::model::MAX_SCOPES))
-    })?;
-    Ok(m)
+            .push(ScopeEntry::default())
+            .map_err(|_| full(k::SCOPE, crate::model::MAX_SCOPES))?;
+        match m.scopes.last_mut() {
+            Some(e) => entry(dec, depth, e),
+            None => Ok(()),
+        }
+    })
 }
 
-pub(super) fn decode_mitigation_scope(dec: &mut Decoder<'_>) -> Result<MitigationScope> {
-    top_level(dec, k::MITIGATION_SCOPE, mitigation_scope_body)
-}
-
-pub(super) fn decode_mitigation_request(dec: &mut Decoder<'_>) -> Result<MitigationRequest> {
+pub(super) fn decode_mitigation_scope(dec: &mut Decoder<'_>, m: &mut MitigationScope) -> Result<()> {
     top_level(dec, k::MITIGATION_SCOPE, |dec, depth| {
-        let mut first = None;
-        let mut n = 0usize;
+        mitigation_scope_body(dec, depth, m)
+    })
+}
+
+pub(super) fn decode_mitigation_request(
+    dec: &mut Decoder<'_>,
+    req: &mut MitigationRequest,
+) -> Result<()> {
+    let mut n = 0usize;
+    top_level(dec, k::MITIGATION_SCOPE, |dec, depth| {
         scope_list(dec, depth, |dec, _, depth| {
             n = n.saturating_add(1);
-            if first.is_none() {
-                first = Some(entry(dec, depth)?);
-                Ok(())
+            if n == 1 {
+                entry(dec, depth, &mut req.entry)
             } else {
                 read::skip(dec, depth)
             }
-        })?;
-        match (first, n) {
-            (Some(entry), 1) => Ok(MitigationRequest { entry }),
-            _ => Err(DecodeError::ScopeCount { count: n }),
-        }
-    })
+        })
+    })?;
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(DecodeError::ScopeCount { count: n })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -407,10 +434,7 @@ fn prefix_list<W: Write>(e: &mut Encoder<W>, kk: u64, p: &[IpNet]) -> EResult<W>
     key(e, kk)?;
     e.array(p.len() as u64)?;
     for net in p {
-        // The longest prefix text is 43 bytes ("ffff:...:ffff/128").
-        let mut s: heapless::String<64> = heapless::String::new();
-        let _ = core::fmt::write(&mut s, format_args!("{net}"));
-        e.str(&s)?;
+        e.str(super::write::AddrText::net(net).as_str())?;
     }
     Ok(())
 }
@@ -624,5 +648,26 @@ where
 {
     fn emit<W: Write>(&self, e: &mut Encoder<W>) -> EResult<W> {
         encode_entries(e, self.0.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_prefix;
+    use core::str::FromStr;
+    use ipnet::IpNet;
+
+    #[test]
+    fn parse_prefix_agrees_with_ipnet() {
+        for s in [
+            "1.2.3.0/24", "0.0.0.0/0", "255.255.255.255/32", "1.2.3.4/33", "1.2.3/24", "1.2.3.4",
+            "1.2.3.4/", "1.2.3.4/024", "1.2.3.4/+4", "2001:db8::/32", "::/0", "::1/128",
+            "::ffff:1.2.3.4/128", "2001:db8::/129", "2001:db8::", "2001:db8::/a", "/24", "",
+            "1.2.3.4/8/8", " 1.2.3.4/8",
+        ] {
+            assert_eq!(parse_prefix(s), IpNet::from_str(s).ok(), "{s}");
+        }
+        // Stricter than ipnet, as the inet:ipv4-address pattern: no leading zeros in octets.
+        assert_eq!(parse_prefix("01.2.3.4/8"), None);
     }
 }

@@ -65,9 +65,11 @@ pub(super) fn top_level<T>(
 
 pub(super) fn decode_message(dec: &mut Decoder<'_>) -> Result<SignalMessage> {
     message(dec, None, |dec, key, depth| match key {
-        k::MITIGATION_SCOPE => Ok(SignalMessage::MitigationScope(
-            scope::mitigation_scope_body(dec, depth)?,
-        )),
+        k::MITIGATION_SCOPE => {
+            let mut m = crate::model::MitigationScope::default();
+            scope::mitigation_scope_body(dec, depth, &mut m)?;
+            Ok(SignalMessage::MitigationScope(m))
+        }
         k::SIGNAL_CONFIG => Ok(SignalMessage::SignalConfig(config::signal_config_body(
             dec, depth,
         )?)),
@@ -169,9 +171,7 @@ pub(super) fn encode_heartbeat<W: Write>(e: &mut Encoder<W>, h: &Heartbeat) -> E
 fn addr_list<W: Write>(e: &mut Encoder<W>, kk: u64, a: &[IpAddr]) -> EResult<W> {
     e.u64(kk)?.array(a.len() as u64)?;
     for addr in a {
-        let mut s: heapless::String<48> = heapless::String::new();
-        let _ = core::fmt::write(&mut s, format_args!("{addr}"));
-        e.str(&s)?;
+        e.str(super::write::AddrText::ip(*addr).as_str())?;
     }
     Ok(())
 }

@@ -44,7 +44,7 @@ fn prefixes<const N: usize>(
     out: &mut heapless::Vec<IpNet, N, u8>,
 ) -> Result<()> {
     for s in src.unwrap_or_default() {
-        let p = IpNet::from_str(&s).map_err(|_| DecodeError::InvalidValue { key })?;
+        let p = crate::cbor::parse_prefix(&s).ok_or(DecodeError::InvalidValue { key })?;
         out.push(p).map_err(|_| full(key, N))?;
     }
     Ok(())
