@@ -59,7 +59,8 @@ fn lifetime_rules() {
 #[test]
 fn server_only_members_in_a_request() {
     let s = scope("1.2.3.0/24");
-    let cases: [(fn(&mut ScopeEntry), &str); 8] = [
+    type Set = fn(&mut ScopeEntry);
+    let cases: [(Set, &str); 8] = [
         (|e| e.mid = Some(1), "mid"),
         (|e| e.mitigation_start = Some(1), "mitigation-start"),
         (|e| e.status = Some(MitigationStatus::InProgress), "status"),

@@ -32,8 +32,8 @@ use crate::model::{
     SignalConfig, SignalMessage,
 };
 
-pub use write::EncodeError;
 pub(crate) use scope::parse_prefix;
+pub use write::EncodeError;
 
 /// Why a CBOR body was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -384,7 +384,10 @@ pub(super) fn mitigation_scope_body(
     })
 }
 
-pub(super) fn decode_mitigation_scope(dec: &mut Decoder<'_>, m: &mut MitigationScope) -> Result<()> {
+pub(super) fn decode_mitigation_scope(
+    dec: &mut Decoder<'_>,
+    m: &mut MitigationScope,
+) -> Result<()> {
     top_level(dec, k::MITIGATION_SCOPE, |dec, depth| {
         mitigation_scope_body(dec, depth, m)
     })
@@ -660,10 +663,26 @@ mod tests {
     #[test]
     fn parse_prefix_agrees_with_ipnet() {
         for s in [
-            "1.2.3.0/24", "0.0.0.0/0", "255.255.255.255/32", "1.2.3.4/33", "1.2.3/24", "1.2.3.4",
-            "1.2.3.4/", "1.2.3.4/024", "1.2.3.4/+4", "2001:db8::/32", "::/0", "::1/128",
-            "::ffff:1.2.3.4/128", "2001:db8::/129", "2001:db8::", "2001:db8::/a", "/24", "",
-            "1.2.3.4/8/8", " 1.2.3.4/8",
+            "1.2.3.0/24",
+            "0.0.0.0/0",
+            "255.255.255.255/32",
+            "1.2.3.4/33",
+            "1.2.3/24",
+            "1.2.3.4",
+            "1.2.3.4/",
+            "1.2.3.4/024",
+            "1.2.3.4/+4",
+            "2001:db8::/32",
+            "::/0",
+            "::1/128",
+            "::ffff:1.2.3.4/128",
+            "2001:db8::/129",
+            "2001:db8::",
+            "2001:db8::/a",
+            "/24",
+            "",
+            "1.2.3.4/8/8",
+            " 1.2.3.4/8",
         ] {
             assert_eq!(parse_prefix(s), IpNet::from_str(s).ok(), "{s}");
         }

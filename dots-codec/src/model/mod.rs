@@ -88,8 +88,13 @@ pub enum CapacityError {
 }
 
 /// Any signal channel body (the RFC 9132 `message-type` choice).
+///
+/// This is 16 KB (a `MitigationScope` of [`MAX_SCOPES`] entries, inline: there is no heap to box
+/// into). Endpoints that know what they expect decode the specific type instead, e.g.
+/// [`MitigationRequest`] for a PUT (1 KB).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[allow(clippy::large_enum_variant)]
 pub enum SignalMessage {
     /// `ietf-dots-signal-channel:mitigation-scope`.
     MitigationScope(MitigationScope),
