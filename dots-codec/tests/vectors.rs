@@ -389,3 +389,29 @@ fn every_request_example_validates() {
         }
     }
 }
+
+#[test]
+fn rfc_9066_figure_9_restated_with_its_missing_brace() {
+    // RFC 9066 Figure 9 as printed lacks one closing brace (not JSON); the vector restates it
+    // with the brace added. The body is a call-home redirect: alt-ch-client, records and ttl.
+    let v = vector("ch-redirect-put-01");
+    let SignalMessage::RedirectedSignal(r) = json::from_str(&v.body.unwrap().to_string()).unwrap()
+    else {
+        panic!()
+    };
+    r.validate().unwrap();
+    assert_eq!(
+        r.alt_ch_client.as_deref(),
+        Some("alt-call-home-client.example")
+    );
+    assert_eq!(r.ttl, Some(600));
+    assert_eq!(r.records().len(), 2);
+    let mut buf = [0u8; 128];
+    let n = r.encode_cbor(&mut buf).unwrap();
+    // Keys 32773, 32774, 32775 (comprehension-optional range) as 3-byte integers.
+    assert_eq!(&buf[..6], &[0xa1, 0x18, 0x2e, 0xa3, 0x19, 0x80]);
+    assert_eq!(
+        dots_codec::model::RedirectedSignal::decode_cbor(&buf[..n]).unwrap(),
+        r
+    );
+}

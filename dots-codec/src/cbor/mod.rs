@@ -32,6 +32,7 @@ use crate::model::{
     SignalConfig, SignalMessage,
 };
 
+#[cfg(feature = "json")]
 pub(crate) use scope::parse_prefix;
 pub use write::EncodeError;
 
