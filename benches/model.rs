@@ -16,17 +16,17 @@ use std::str::FromStr;
 use ciborium::Value;
 use criterion::{criterion_group, criterion_main, Criterion};
 use dots::codec::cbor::{encode_scopes, CborBody};
+use dots::codec::ipnet::IpNet;
 use dots::codec::model::{
     Lifetime, MitigationRequest, MitigationStatus, Scope, ScopeEntry, MAX_SCOPES,
 };
-use dots::codec::ipnet::IpNet;
 
 const FIG8: [u8; 73] = [
     0xa1, 0x01, 0xa1, 0x02, 0x81, 0xa4, 0x06, 0x82, 0x74, b'2', b'0', b'0', b'1', b':', b'd', b'b',
     b'8', b':', b'6', b'4', b'0', b'1', b':', b':', b'1', b'/', b'1', b'2', b'8', 0x74, b'2', b'0',
     b'0', b'1', b':', b'd', b'b', b'8', b':', b'6', b'4', b'0', b'1', b':', b':', b'2', b'/', b'1',
-    b'2', b'8', 0x07, 0x83, 0xa1, 0x08, 0x18, 0x50, 0xa1, 0x08, 0x19, 0x01, 0xbb, 0xa1, 0x08,
-    0x19, 0x1f, 0x90, 0x0a, 0x81, 0x06, 0x0e, 0x19, 0x0e, 0x10,
+    b'2', b'8', 0x07, 0x83, 0xa1, 0x08, 0x18, 0x50, 0xa1, 0x08, 0x19, 0x01, 0xbb, 0xa1, 0x08, 0x19,
+    0x1f, 0x90, 0x0a, 0x81, 0x06, 0x0e, 0x19, 0x0e, 0x10,
 ];
 
 fn ours_decode(bytes: &[u8]) -> usize {
@@ -114,7 +114,13 @@ fn baseline_encode(entries: &[ScopeEntry], out: &mut Vec<u8>) -> usize {
                 ),
                 (
                     int(10),
-                    Value::Array(s.targets.protocols.iter().map(|p| int((*p).into())).collect()),
+                    Value::Array(
+                        s.targets
+                            .protocols
+                            .iter()
+                            .map(|p| int((*p).into()))
+                            .collect(),
+                    ),
                 ),
                 (int(14), int(s.lifetime.unwrap().as_i64() as u64)),
                 (int(15), int(e.mitigation_start.unwrap())),

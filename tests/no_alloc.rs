@@ -10,7 +10,10 @@ const FIG8: &str = "a101a10281a4068274323030313a6462383a363430313a3a312f31323874
 fn decode_validate_and_encode_do_not_allocate() {
     let fig8 = hex::decode(FIG8).unwrap();
     let mut scope = Scope::new();
-    scope.targets.push_prefix("2001:db8::/32".parse().unwrap()).unwrap();
+    scope
+        .targets
+        .push_prefix("2001:db8::/32".parse().unwrap())
+        .unwrap();
     scope.targets.push_fqdn("www.example.com").unwrap();
     scope.lifetime = Some(Lifetime::Seconds(3600));
     let entries: Vec<ScopeEntry> = (0..16)
