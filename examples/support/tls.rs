@@ -142,11 +142,36 @@ impl TlsServer {
     pub async fn accept(
         &self,
     ) -> Result<(server::TlsStream<TcpStream>, SocketAddr, PeerIdentity), TlsError> {
+        let (tcp, peer) = self.accept_tcp().await?;
+        let (stream, identity) = self.handshake(tcp).await?;
+        Ok((stream, peer, identity))
+    }
+
+    /// Accepts the next TCP connection without its TLS handshake, for a server that completes
+    /// handshakes concurrently (with [`TlsServer::handshake`] in a task of their own), so that a
+    /// slow or silent peer does not hold up the listener.
+    pub async fn accept_tcp(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (tcp, peer) = self.listener.accept().await?;
         let _ = tcp.set_nodelay(true);
-        let stream = self.acceptor.accept(tcp).await?;
-        let identity = client_identity(stream.get_ref().1)?;
-        Ok((stream, peer, identity))
+        Ok((tcp, peer))
+    }
+
+    /// Completes the TLS handshake of a connection from [`TlsServer::accept_tcp`] and returns
+    /// the stream with the client's identity. The future owns what it needs (it can be
+    /// spawned); bound it with a timeout.
+    pub fn handshake(
+        &self,
+        tcp: TcpStream,
+    ) -> impl std::future::Future<
+        Output = Result<(server::TlsStream<TcpStream>, PeerIdentity), TlsError>,
+    > + Send
+           + 'static {
+        let accept = self.acceptor.accept(tcp);
+        async move {
+            let stream = accept.await?;
+            let identity = client_identity(stream.get_ref().1)?;
+            Ok((stream, identity))
+        }
     }
 }
 

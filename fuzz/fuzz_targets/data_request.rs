@@ -45,6 +45,8 @@ enum Piece {
     Aces,
     Ace(u8),
     Capabilities,
+    VendorMapping,
+    Vendor(u8),
     Raw(String),
 }
 
@@ -56,6 +58,8 @@ enum Body {
     Alias { name: u8, prefix: u8, fqdn: bool, ports: Option<(u16, u16)>, wrap: bool },
     Acl { name: u8, activation: u8, aces: Vec<Ace>, ty: u8, wrap: bool },
     Aces { aces: Vec<Ace>, wrap: bool },
+    /// RFC 9244 vendor attack mappings: (vendor-id, attack count) pairs.
+    Vendors { vendors: Vec<(u8, u8)>, lang: u8, wrap: bool },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -157,6 +161,18 @@ fn body_bytes(b: &Body) -> Vec<u8> {
                 format!(r#"{{"ietf-dots-data-channel:ace": [{}]}}"#, list.join(",")).into_bytes()
             }
         }
+        Body::Vendors { vendors, lang, wrap } => {
+            let lang = ["", r#""description-lang": "fr","#, r#""description-lang": "no_tag","#][usize::from(*lang) % 3];
+            let list: Vec<String> = vendors.iter().take(4).map(|(id, n)| {
+                let attacks: Vec<String> = (0..n % 5).map(|a| format!(r#"{{"attack-id": {}, "attack-description": "d"}}"#, a % 4)).collect();
+                format!(r#"{{"vendor-id": {}, {lang} "last-updated": "1629898958", "attack-mapping": [{}]}}"#, id % 4, attacks.join(","))
+            }).collect();
+            if *wrap {
+                format!(r#"{{"ietf-dots-mapping:vendor-mapping": {{"vendor": [{}]}}}}"#, list.join(",")).into_bytes()
+            } else {
+                format!(r#"{{"ietf-dots-mapping:vendor": [{}]}}"#, list.join(",")).into_bytes()
+            }
+        }
     }
 }
 
@@ -164,6 +180,8 @@ fuzz_target!(|steps: Vec<Step>| {
     let mut config = DataServerConfig::default();
     config.via_names = vec!["loop-gw".into()];
     config.max_body_len = 4096;
+    config.max_vendors = 3;
+    config.max_attack_mappings = 6;
     let mut policy = StaticPolicy { limits: LIMITS, allow_unknown_clients: true, ..StaticPolicy::default() };
     for c in CUIDS {
         policy.prefixes.insert(c.into(), vec!["198.51.0.0/16".parse().unwrap(), "2001:db8::/32".parse().unwrap(), "203.0.113.0/24".parse().unwrap()]);
@@ -187,6 +205,8 @@ fuzz_target!(|steps: Vec<Step>| {
                         Piece::Aces => target.push_str("/aces"),
                         Piece::Ace(n) => target.push_str(&format!("/ace=r{}", n % 8)),
                         Piece::Capabilities => target.push_str("/capabilities"),
+                        Piece::VendorMapping => target.push_str("/ietf-dots-mapping:vendor-mapping"),
+                        Piece::Vendor(n) => target.push_str(&format!("/vendor={}", n % 4)),
                         Piece::Raw(s) => target.push_str(s),
                     }
                 }
@@ -255,6 +275,9 @@ fuzz_target!(|steps: Vec<Step>| {
         for c in server.clients().collect::<Vec<_>>() {
             let n = server.client_counts(c).unwrap();
             assert!(n.aliases <= LIMITS.max_aliases && n.acls <= LIMITS.max_acls && n.aces <= LIMITS.max_aces);
+            let vendors = server.vendor_mapping(c).unwrap();
+            assert!(vendors.vendor.len() <= 3 && vendors.attack_count() <= 6);
+            assert!(vendors.validate().is_ok());
             for a in server.acls(c) {
                 let on = server.is_acl_active(c, &a.name) == Some(true);
                 assert_eq!(on, installed.contains(&(c.to_string(), a.name.clone())));

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use super::acl::{Ace, Aces, Acl, Acls};
 use super::alias::{Alias, Aliases};
 use super::capabilities::Capabilities;
+use super::vendor::{Vendor, VendorMapping};
 use super::DecodeError;
 
 /// One `dots-client` list entry (RFC 8783 Section 5).
@@ -27,6 +28,13 @@ pub struct DotsClient {
     /// The client's filtering rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acls: Option<Acls>,
+    /// The client's vendor attack mappings (RFC 9244 Section 8.1.6).
+    #[serde(
+        default,
+        rename = "ietf-dots-mapping:vendor-mapping",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub vendor_mapping: Option<VendorMapping>,
 }
 
 impl DotsClient {
@@ -50,6 +58,13 @@ pub struct DotsData {
     /// Server capabilities (read-only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<Capabilities>,
+    /// The server's vendor attack mappings (read-only; RFC 9244 Section 8.1.6).
+    #[serde(
+        default,
+        rename = "ietf-dots-mapping:vendor-mapping",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub vendor_mapping: Option<VendorMapping>,
 }
 
 /// A data-channel request or response body: a JSON object with exactly one module-qualified
@@ -75,6 +90,10 @@ pub enum DataBody {
     Ace(Vec<Ace>),
     /// `ietf-dots-data-channel:capabilities`.
     Capabilities(Capabilities),
+    /// `ietf-dots-mapping:vendor-mapping` (RFC 9244 Section 8.1.6).
+    VendorMapping(VendorMapping),
+    /// `ietf-dots-mapping:vendor`.
+    Vendor(Vec<Vendor>),
 }
 
 macro_rules! body_wire {
@@ -138,6 +157,8 @@ body_wire! {
     aces: Aces => "ietf-dots-data-channel:aces", Aces,
     ace: Vec<Ace> => "ietf-dots-data-channel:ace", Ace,
     capabilities: Capabilities => "ietf-dots-data-channel:capabilities", Capabilities,
+    vendor_mapping: VendorMapping => "ietf-dots-mapping:vendor-mapping", VendorMapping,
+    vendor: Vec<Vendor> => "ietf-dots-mapping:vendor", Vendor,
 }
 
 /// Why a body object does not hold exactly one member.

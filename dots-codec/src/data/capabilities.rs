@@ -38,6 +38,14 @@ pub struct Capabilities {
     /// ICMP/ICMPv6 header fields supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icmp: Option<IcmpCapabilities>,
+    /// Whether the server shares vendor attack mappings with its clients (RFC 9244 Section
+    /// 8.1.6, module `ietf-dots-mapping`).
+    #[serde(
+        default,
+        rename = "ietf-dots-mapping:vendor-mapping-enabled",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub vendor_mapping_enabled: Option<bool>,
 }
 
 /// Declares a capability container of optional booleans.
@@ -212,12 +220,13 @@ impl Capabilities {
                 code: t,
                 ..IcmpCapabilities::default()
             }),
+            vendor_mapping_enabled: None,
         }
     }
 
     /// Every match field of the module, `accept`, `drop` and `rate-limit`, for ICMP, TCP, UDP
-    /// and ICMPv6: what the model can express (a host narrows it to what its filtering engine
-    /// enforces).
+    /// and ICMPv6, and the exchange of vendor attack mappings (RFC 9244): what the model can
+    /// express (a host narrows it to what its filtering engine enforces).
     #[must_use]
     pub fn all() -> Capabilities {
         let t = Some(true);
@@ -266,6 +275,7 @@ impl Capabilities {
                 code: t,
                 rest_of_header: t,
             }),
+            vendor_mapping_enabled: t,
             ..Capabilities::rfc8783_mandatory()
         }
     }

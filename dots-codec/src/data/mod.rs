@@ -42,6 +42,7 @@ mod capabilities;
 mod matches;
 mod restconf;
 mod types;
+mod vendor;
 
 #[cfg(test)]
 mod tests;
@@ -64,6 +65,7 @@ pub use types::{
     Decimal2, ForwardingAction, FragmentType, Ipv4Flags, PortOperator, PortRange, SchemaError,
     SchemaErrorKind, TcpFlags, ACL_MODULE,
 };
+pub use vendor::{is_language_tag, AttackMapping, Vendor, VendorMapping, MAPPING_MODULE};
 
 /// Name of the YANG module (RFC 8783 Section 4.3), the prefix of top-level JSON members.
 pub const MODULE: &str = "ietf-dots-data-channel";

@@ -785,8 +785,35 @@ prop_compose! {
     }
 }
 
+prop_compose! {
+    fn vendor()(
+        vendor_id in any::<u32>(),
+        vendor_name in proptest::option::of(name()),
+        description_lang in proptest::option::of(proptest::sample::select(vec!["en-US", "fr", "zh-Hant-TW"])),
+        last_updated in any::<u64>(),
+        attacks in proptest::collection::vec((any::<u32>(), "\\PC{1,30}"), 0..4),
+    ) -> Vendor {
+        Vendor {
+            vendor_id,
+            vendor_name,
+            description_lang: description_lang.map(String::from),
+            last_updated,
+            attack_mapping: attacks
+                .into_iter()
+                .map(|(attack_id, attack_description)| AttackMapping { attack_id, attack_description })
+                .collect(),
+        }
+    }
+}
+
+fn vendor_mapping() -> impl Strategy<Value = VendorMapping> {
+    proptest::collection::vec(vendor(), 0..3).prop_map(|vendor| VendorMapping { vendor })
+}
+
 fn body() -> impl Strategy<Value = DataBody> {
     prop_oneof![
+        vendor_mapping().prop_map(DataBody::VendorMapping),
+        proptest::collection::vec(vendor(), 1..3).prop_map(DataBody::Vendor),
         proptest::collection::vec(alias(), 0..3)
             .prop_map(|alias| DataBody::Aliases(Aliases { alias })),
         proptest::collection::vec(alias(), 1..3).prop_map(DataBody::Alias),
@@ -797,14 +824,16 @@ fn body() -> impl Strategy<Value = DataBody> {
             name(),
             proptest::option::of(name()),
             proptest::option::of(proptest::collection::vec(alias(), 0..2)),
-            proptest::option::of(proptest::collection::vec(acl(), 0..2))
+            proptest::option::of(proptest::collection::vec(acl(), 0..2)),
+            proptest::option::of(vendor_mapping()),
         )
             .prop_map(
-                |(cuid, cdid, al, ac)| DataBody::DotsClient(vec![DotsClient {
+                |(cuid, cdid, al, ac, vendor_mapping)| DataBody::DotsClient(vec![DotsClient {
                     cuid,
                     cdid,
                     aliases: al.map(|alias| Aliases { alias }),
                     acls: ac.map(|acl| Acls { acl }),
+                    vendor_mapping,
                 }])
             ),
     ]
@@ -830,6 +859,7 @@ proptest! {
             tcp: Some(TcpCapabilities { flags_bitmask: bit(6), port_range: bit(7), ..Default::default() }),
             udp: None,
             icmp: Some(IcmpCapabilities { icmp_type: bit(8), ..Default::default() }),
+            vendor_mapping_enabled: bit(9),
         };
         let b = DataBody::Capabilities(caps);
         prop_assert_eq!(DataBody::from_json(&b.to_json()).unwrap(), b);

@@ -127,6 +127,8 @@ pub(crate) fn key_leaf(list: &str) -> &'static str {
     match list {
         "dots-client" => "cuid",
         "target-port-range" => "lower-port",
+        "vendor" => "vendor-id",
+        "attack-mapping" => "attack-id",
         _ => "name",
     }
 }

@@ -138,6 +138,10 @@ impl<P: DataPolicy> DataServer<P> {
                     .map(|c| view::render_client(c, now, content))
                     .collect(),
                 capabilities: (content != Content::Config).then(caps),
+                vendor_mapping: (content != Content::Config
+                    && self.vendor_mapping_enabled()
+                    && !self.config.vendor_mapping.vendor.is_empty())
+                .then(|| self.config.vendor_mapping.clone()),
             }),
             Target::Capabilities => DataBody::Capabilities(caps()),
             Target::Client(cuid) => {
@@ -191,6 +195,11 @@ impl<P: DataPolicy> DataServer<P> {
                     ace: vec![view::render_ace(a, content)],
                 })
             }
+            Target::ServerVendors(id) => self.get_server_vendors(*id)?,
+            Target::Vendors(cuid, id) => {
+                let c = self.owned_client(peer, cuid)?;
+                self.get_client_vendors(c, *id, content)?
+            }
         };
         Ok(Response::json(200, view::finish(&body, q.depth)))
     }
@@ -229,6 +238,14 @@ impl<P: DataPolicy> DataServer<P> {
             }
             (Target::Aces(cuid, acl), DataBody::Ace(a)) => {
                 self.edit_aces(now, peer, cuid, acl, q, AceEdit::Add(a))
+            }
+            (Target::Client(cuid), DataBody::VendorMapping(m)) => {
+                no_insert(q)?;
+                self.create_vendors(peer, cuid, m.vendor)
+            }
+            (Target::Vendors(cuid, None), DataBody::Vendor(v)) => {
+                no_insert(q)?;
+                self.create_vendors(peer, cuid, v)
             }
             (_, body) => Err(wrong_member(&body)),
         }
@@ -320,6 +337,9 @@ impl<P: DataPolicy> DataServer<P> {
         }
         let aliases = entry.aliases.map(|a| a.alias).unwrap_or_default();
         let acls = entry.acls.map(|a| a.acl).unwrap_or_default();
+        self.check_vendor_feature(entry.vendor_mapping.is_some())?;
+        let vendors = entry.vendor_mapping.map(|m| m.vendor).unwrap_or_default();
+        self.check_vendor_set(&entry.cuid, &vendors)?;
         {
             let r = ClientRef {
                 cuid: &entry.cuid,
@@ -343,6 +363,7 @@ impl<P: DataPolicy> DataServer<P> {
         }
         self.commit_aliases(now, &entry.cuid, aliases);
         self.commit_acls(now, &entry.cuid, acls);
+        self.commit_vendors(&entry.cuid, vendors);
         Ok(created)
     }
 
@@ -795,6 +816,23 @@ impl<P: DataPolicy> DataServer<P> {
                 )?;
                 r.status == 201
             }
+            (Target::Vendors(cuid, None), DataBody::VendorMapping(m)) => {
+                no_insert(q)?;
+                self.put_vendors(peer, cuid, m.vendor)?
+            }
+            (
+                Target::Vendors(cuid, Some(id)),
+                body @ (DataBody::Vendor(_) | DataBody::VendorMapping(_)),
+            ) => {
+                no_insert(q)?;
+                // The entry itself, or (as for aliases) inside its container.
+                let vendor = match body {
+                    DataBody::Vendor(v) => single(v, "vendor")?,
+                    DataBody::VendorMapping(m) => single(m.vendor, "vendor")?,
+                    other => return Err(wrong_member(&other)),
+                };
+                self.put_vendor(peer, cuid, *id, vendor)?
+            }
             (_, body) => return Err(wrong_member(&body)),
         };
         Ok(Response::status(if created { 201 } else { 204 }))
@@ -948,7 +986,8 @@ impl<P: DataPolicy> DataServer<P> {
                     AceEdit::Delete(name.clone()),
                 )?;
             }
-            Target::DotsData | Target::Capabilities => {
+            Target::Vendors(cuid, id) => self.delete_vendors(peer, cuid, *id)?,
+            Target::DotsData | Target::Capabilities | Target::ServerVendors(_) => {
                 return Err(Failure::protocol("this resource cannot be deleted"))
             }
         }

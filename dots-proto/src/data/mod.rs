@@ -49,6 +49,7 @@ mod snapshot;
 mod state;
 mod target;
 mod validate;
+mod vendor;
 mod view;
 
 pub use config::{DataServerConfig, MIN_LIFETIME};

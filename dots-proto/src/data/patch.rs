@@ -157,7 +157,7 @@ impl<P: DataPolicy> DataServer<P> {
 /// The key member of a list entry of this module.
 fn key_of(v: &Value) -> Option<(&'static str, Value)> {
     let o = v.as_object()?;
-    ["name", "cuid", "lower-port"]
+    ["name", "cuid", "lower-port", "vendor-id", "attack-id"]
         .into_iter()
         .find_map(|k| o.get(k).map(|val| (k, val.clone())))
 }

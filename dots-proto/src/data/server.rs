@@ -14,7 +14,7 @@ use super::event::DataEvent;
 use super::http::{accepts_json, Method, Request, Response};
 use super::policy::{AllowAll, DataPolicy};
 use super::state::{should_be_active, ClientState, Events};
-use super::target::{parse_query, parse_target};
+use super::target::{parse_query, parse_target, Target};
 use crate::time::Instant;
 
 /// Who sent a request, as the caller's TLS layer authenticated it.
@@ -226,6 +226,13 @@ impl<P: DataPolicy> DataServer<P> {
             ));
         }
         let target = parse_target(&self.config.restconf_root, req.path)?;
+        if matches!(target, Target::ServerVendors(_) | Target::Vendors(..))
+            && !self.vendor_mapping_enabled()
+        {
+            return Err(Failure::not_found(
+                "vendor attack mappings (RFC 9244) are not enabled on this server",
+            ));
+        }
         if !target.allowed().contains(&req.method) {
             let mut f = Failure::new(
                 405,

@@ -4,7 +4,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use dots_codec::data::{Acl, Alias};
+use dots_codec::data::{Acl, Alias, Vendor, VendorMapping};
 use serde::{Deserialize, Serialize};
 
 use super::config::DataServerConfig;
@@ -35,6 +35,9 @@ struct ClientSnapshot {
     mitigating: bool,
     aliases: Vec<Timed<Alias>>,
     acls: Vec<Timed<Acl>>,
+    /// Vendor attack mappings (RFC 9244); absent in snapshots written before they existed.
+    #[serde(default)]
+    vendors: Vec<Vendor>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +89,7 @@ impl<P: DataPolicy> DataServer<P> {
                             remaining_ms: remaining(e.expires, now),
                         })
                         .collect(),
+                    vendors: c.vendors.clone(),
                 })
                 .collect(),
         }
@@ -142,6 +146,9 @@ impl<P: DataPolicy> DataServer<P> {
                     active,
                 });
             }
+            let vendors = VendorMapping { vendor: c.vendors };
+            vendors.validate().map_err(RestoreError::Invalid)?;
+            state.vendors = vendors.vendor;
             if let Some(t) = state.next_expiry() {
                 server.earliest = server.earliest.min(t);
             }

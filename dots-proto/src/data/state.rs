@@ -5,7 +5,7 @@ use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use dots_codec::data::{Acl, ActivationType, Alias};
+use dots_codec::data::{Acl, ActivationType, Alias, Vendor};
 
 use super::event::DataEvent;
 use super::policy::ClientRef;
@@ -38,6 +38,8 @@ pub(crate) struct ClientState {
     pub(crate) mitigating: bool,
     pub(crate) aliases: Vec<AliasEntry>,
     pub(crate) acls: Vec<AclEntry>,
+    /// Vendor attack mapping tables (RFC 9244 Section 8.1.6).
+    pub(crate) vendors: Vec<Vendor>,
 }
 
 impl ClientState {
@@ -49,6 +51,7 @@ impl ClientState {
             mitigating: false,
             aliases: Vec::new(),
             acls: Vec::new(),
+            vendors: Vec::new(),
         }
     }
 

@@ -6,6 +6,9 @@ use alloc::string::String;
 
 use super::error::Failure;
 use super::http::{percent_decode, Method};
+// The RFC 9244 augment of `dots-data` and `dots-client`: a node of another module, hence
+// qualified in the path (RFC 8040 Section 3.5.3).
+use super::vendor::MEMBER as VENDOR_MAPPING;
 
 /// The data resources of the module.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +22,10 @@ pub(crate) enum Target {
     Acl(String, String),
     Aces(String, String),
     Ace(String, String, String),
+    /// The server's vendor attack mappings (RFC 9244), or one vendor's.
+    ServerVendors(Option<u32>),
+    /// A client's vendor attack mappings (RFC 9244), or one vendor's.
+    Vendors(String, Option<u32>),
 }
 
 /// The path of the `dots-data` container under the datastore.
@@ -36,6 +43,9 @@ impl Target {
                 &[Get, Head, Post, Put, Delete, Options]
             }
             Target::Alias(..) | Target::Ace(..) => &[Get, Head, Put, Patch, Delete, Options],
+            Target::ServerVendors(_) => &[Get, Head, Options],
+            Target::Vendors(_, None) => &[Get, Head, Post, Put, Delete, Options],
+            Target::Vendors(_, Some(_)) => &[Get, Head, Put, Delete, Options],
         }
     }
 
@@ -49,22 +59,34 @@ impl Target {
                 "GET, HEAD, POST, PUT, DELETE, OPTIONS"
             }
             Target::Alias(..) | Target::Ace(..) => "GET, HEAD, PUT, PATCH, DELETE, OPTIONS",
+            Target::ServerVendors(_) => "GET, HEAD, OPTIONS",
+            Target::Vendors(_, None) => "GET, HEAD, POST, PUT, DELETE, OPTIONS",
+            Target::Vendors(_, Some(_)) => "GET, HEAD, PUT, DELETE, OPTIONS",
         }
     }
 
     /// The cuid the target belongs to.
     pub(crate) fn cuid(&self) -> Option<&str> {
         match self {
-            Target::DotsData | Target::Capabilities => None,
+            Target::DotsData | Target::Capabilities | Target::ServerVendors(_) => None,
             Target::Client(c)
             | Target::Aliases(c)
             | Target::Alias(c, _)
             | Target::Acls(c)
             | Target::Acl(c, _)
             | Target::Aces(c, _)
-            | Target::Ace(c, _, _) => Some(c),
+            | Target::Ace(c, _, _)
+            | Target::Vendors(c, _) => Some(c),
         }
     }
+}
+
+/// A `vendor-id` list key (`uint32`, decimal).
+fn vendor_id(key: &str) -> Result<u32, Failure> {
+    key.parse::<u32>()
+        .ok()
+        .filter(|_| key.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| Failure::protocol(format!("'{key}' is not a vendor-id (uint32)")))
 }
 
 /// Parses the request path. `root` is the RESTCONF API root (`/restconf`).
@@ -98,12 +120,28 @@ pub(crate) fn parse_target(root: &str, path: &str) -> Result<Target, Failure> {
             None => Target::Capabilities,
             Some(_) => return Err(not_found()),
         },
+        Some((VENDOR_MAPPING, None)) => match next()? {
+            None => Target::ServerVendors(None),
+            Some(("vendor", Some(id))) => match next()? {
+                None => Target::ServerVendors(Some(vendor_id(&id)?)),
+                Some(_) => return Err(not_found()),
+            },
+            Some(_) => return Err(not_found()),
+        },
         Some(("dots-client", Some(cuid))) => match next()? {
             None => Target::Client(cuid),
             Some(("aliases", None)) => match next()? {
                 None => Target::Aliases(cuid),
                 Some(("alias", Some(name))) => match next()? {
                     None => Target::Alias(cuid, name),
+                    Some(_) => return Err(not_found()),
+                },
+                Some(_) => return Err(not_found()),
+            },
+            Some((VENDOR_MAPPING, None)) => match next()? {
+                None => Target::Vendors(cuid, None),
+                Some(("vendor", Some(id))) => match next()? {
+                    None => Target::Vendors(cuid, Some(vendor_id(&id)?)),
                     Some(_) => return Err(not_found()),
                 },
                 Some(_) => return Err(not_found()),

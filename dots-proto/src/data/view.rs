@@ -2,7 +2,7 @@
 
 use alloc::vec::Vec;
 
-use dots_codec::data::{Ace, Aces, Acl, Acls, Alias, Aliases, DataBody, DotsClient};
+use dots_codec::data::{Ace, Aces, Acl, Acls, Alias, Aliases, DataBody, DotsClient, VendorMapping};
 use serde_json::Value;
 
 use super::state::{AclEntry, AliasEntry, ClientState};
@@ -98,6 +98,12 @@ pub(crate) fn render_client(c: &ClientState, now: Instant, content: Content) -> 
         },
         aliases: Some(render_aliases(c, now, content)).filter(|a| !a.alias.is_empty()),
         acls: Some(render_acls(c, now, content)).filter(|a| !a.acl.is_empty()),
+        // Configuration only (RFC 9244 Section 8.1.6).
+        vendor_mapping: (content != Content::Nonconfig && !c.vendors.is_empty()).then(|| {
+            VendorMapping {
+                vendor: c.vendors.clone(),
+            }
+        }),
     }
 }
 
@@ -132,14 +138,17 @@ fn prune(v: &mut Value, level: u32, max: u32) {
             }
         }
         Value::Array(items) => {
-            for item in items {
+            for item in items.iter_mut() {
                 prune(item, level, max);
             }
+            // Entries left with nothing (a list without a kept key, like `attack-mapping`)
+            // are dropped: RFC 9244 Figure 34 prints such a list as `[]`.
+            items.retain(|item| !matches!(item, Value::Object(m) if m.is_empty()));
         }
         _ => {}
     }
 }
 
 fn is_key(member: &str) -> bool {
-    matches!(member, "name" | "cuid" | "lower-port")
+    matches!(member, "name" | "cuid" | "lower-port" | "vendor-id")
 }

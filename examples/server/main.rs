@@ -1,0 +1,91 @@
+//! A DOTS server over real sockets: the data channel (RFC 8783, RESTCONF over HTTPS) now, the
+//! signal channel (RFC 9132) on the same client state later.
+//!
+//! ```text
+//! cargo run --example server -- --https 127.0.0.1:8443 \
+//!     --cert server.pem --key server.key --ca ca.pem
+//! ```
+//!
+//! Prints `listening https ADDR` once the socket accepts traffic, then one line per event of
+//! the data channel (`event acl-activated cuid=... acl=...`). Stops on SIGTERM or Ctrl-C.
+//!
+//! - `cli.rs`: the command line (every transport flag is fixed; only `--https` is served yet);
+//! - `app.rs`: binds and serves the sockets of a configuration until told to stop;
+//! - `state.rs`: the state the channels share (the data server, its clock and expiry timer);
+//! - `https.rs`: HTTP/1.1 over TLS (hyper, rustls) to and from the sans-IO data server.
+
+mod app;
+mod cli;
+mod https;
+mod state;
+#[path = "../support/mod.rs"]
+mod support;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    if let Err(e) = args.check() {
+        e.into_clap().exit();
+    }
+    let config = match args.load() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let log: state::Log = Arc::new(say);
+    let ready = |proto: &str, addr| say(&format!("listening {proto} {addr}"));
+    match runtime.block_on(app::run(config, log, ready, stop_signal())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One line on stdout, flushed at once (stdout may be a pipe).
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,553 @@
+//! The `server` example's data channel (RFC 8783, RESTCONF over HTTPS) driven by Debian's `curl`
+//! over real TLS with client certificates: registration, aliases, ACLs, capabilities, RESTCONF
+//! error bodies, and a client certificate from another CA refused at the handshake. Also the
+//! example's command line.
+//!
+//! The server is the example's own code (`examples/server/*.rs`), started in this process on
+//! 127.0.0.1 with a PKI made at run time (`rcgen`, written to a temporary directory).
+//!
+//! Without `curl` the HTTPS tests are skipped with a message, unless `DOTS_REQUIRE_INTEROP=1`,
+//! which makes them fail (CI sets it and installs the package).
+
+#[path = "../examples/server/app.rs"]
+#[allow(dead_code)]
+mod app;
+#[path = "../examples/server/cli.rs"]
+#[allow(dead_code)]
+mod cli;
+#[path = "../examples/server/https.rs"]
+#[allow(dead_code)]
+mod https;
+#[path = "../examples/server/state.rs"]
+#[allow(dead_code)]
+mod state;
+#[path = "../examples/support/mod.rs"]
+mod support;
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use clap::Parser as _;
+use dots::proto::cuid::Cuid;
+use serde_json::{json, Value};
+use support::pki::TestPki;
+
+const DATA: &str = "/restconf/data/ietf-dots-data-channel:dots-data";
+const JSON: &str = "application/yang-data+json";
+
+/// `curl`, or `None` (after saying so) when the test must be skipped.
+fn curl() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("curl"))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        let msg = "curl is not installed (Debian package curl)";
+        if std::env::var("DOTS_REQUIRE_INTEROP").as_deref() == Ok("1") {
+            panic!("{msg}, and DOTS_REQUIRE_INTEROP=1 requires it");
+        }
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: {msg}; set DOTS_REQUIRE_INTEROP=1 to make this a failure"
+        );
+    }
+    found
+}
+
+/// The example server on 127.0.0.1 (a port of its own), until dropped.
+struct Server {
+    addr: SocketAddr,
+    dir: tempfile::TempDir,
+    pki: TestPki,
+    log: Arc<Mutex<Vec<String>>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<thread::JoinHandle<Result<(), String>>>,
+}
+
+impl Server {
+    fn start() -> Server {
+        let pki = TestPki::generate().expect("test PKI");
+        let dir = tempfile::tempdir().expect("temporary directory");
+        pki.write_pem(dir.path()).expect("PEM files");
+        let p = |name: &str| dir.path().join(name).display().to_string();
+        // The same path as the binary: parse the command line, check it, load the files.
+        let args = cli::Args::try_parse_from([
+            "server",
+            "--https",
+            "127.0.0.1:0",
+            "--cert",
+            &p("server.pem"),
+            "--key",
+            &p("server.key"),
+            "--ca",
+            &p("ca.pem"),
+        ])
+        .expect("command line");
+        let config = args.load().expect("configuration");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let sink = Arc::clone(&log);
+        let thread = thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            let log: state::Log = Arc::new(move |line: &str| {
+                sink.lock().unwrap().push(line.to_owned());
+            });
+            let ready = move |proto: &str, addr: SocketAddr| {
+                let _ = ready_tx.send((proto.to_owned(), addr));
+            };
+            runtime
+                .block_on(app::run(config, log, ready, async {
+                    let _ = stopped.await;
+                }))
+                .map_err(|e| e.to_string())
+        });
+        let (proto, addr) = ready_rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the server reports its socket");
+        assert_eq!(proto, "https");
+        assert!(addr.ip().is_loopback() && addr.port() != 0, "{addr}");
+        Server {
+            addr,
+            dir,
+            pki,
+            log,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn cuid(&self) -> String {
+        Cuid::from_spki(&self.pki.client.spki).to_string()
+    }
+
+    /// A request with curl as the client `who` (`client`, `client2`, `rogue-client`).
+    fn curl(
+        &self,
+        curl: &Path,
+        who: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Reply {
+        self.curl_raw(curl, who, method, path, body.map(Value::to_string))
+    }
+
+    /// The same with a body sent as it is.
+    fn curl_raw(
+        &self,
+        curl: &Path,
+        who: &str,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> Reply {
+        let mut cmd = Command::new(curl);
+        cmd.args(["-sS", "-i", "--max-time", "10", "-X", method])
+            .arg("--cacert")
+            .arg(self.file("ca.pem"))
+            .arg("--cert")
+            .arg(self.file(&format!("{who}.pem")))
+            .arg("--key")
+            .arg(self.file(&format!("{who}.key")))
+            .args(["-H", &format!("Accept: {JSON}")]);
+        if let Some(b) = body {
+            cmd.args(["-H", &format!("Content-Type: {JSON}"), "--data-binary"])
+                .arg(b);
+        }
+        cmd.arg(format!("https://{}{path}", self.addr));
+        let out = cmd.output().expect("curl runs");
+        Reply::parse(out.status.success(), &out.stdout, &out.stderr)
+    }
+
+    fn log_has(&self, line: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if self.log.lock().unwrap().iter().any(|l| l == line) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn log_contains(&self, part: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if self.log.lock().unwrap().iter().any(|l| l.contains(part)) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the server as SIGTERM does, and checks that it ended cleanly.
+    fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            assert_eq!(t.join().expect("server thread"), Ok(()));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// What curl got.
+#[derive(Debug)]
+struct Reply {
+    /// Whether curl exited 0 (a TLS or connection failure is not).
+    ok: bool,
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+    stderr: String,
+}
+
+impl Reply {
+    fn parse(ok: bool, stdout: &[u8], stderr: &[u8]) -> Reply {
+        let text = String::from_utf8_lossy(stdout).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        Reply {
+            ok,
+            status,
+            headers,
+            body: body.to_owned(),
+            stderr: String::from_utf8_lossy(stderr).into_owned(),
+        }
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> Value {
+        assert_eq!(self.header("content-type"), Some(JSON), "{self:?}");
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {self:?}"))
+    }
+
+    /// The `error-tag` of a RESTCONF error body (RFC 8040 Section 7.1).
+    fn error_tag(&self) -> String {
+        let v = self.json();
+        v["ietf-restconf:errors"]["error"][0]["error-tag"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error-tag: {self:?}"))
+            .to_owned()
+    }
+}
+
+fn register_body(cuid: &str) -> Value {
+    json!({"ietf-dots-data-channel:dots-client": [{"cuid": cuid}]})
+}
+
+/// RFC 8783 Figure 17.
+fn alias_body() -> Value {
+    json!({"ietf-dots-data-channel:aliases": {"alias": [{
+        "name": "https1", "target-protocol": [6],
+        "target-prefix": ["2001:db8:6401::1/128", "2001:db8:6401::2/128"],
+        "target-port-range": [{"lower-port": 443}]}]}})
+}
+
+/// RFC 8783 Figure 25 (an immediate IPv6 ACL).
+fn acl_body() -> Value {
+    json!({"ietf-dots-data-channel:acls": {"acl": [{
+        "name": "test-acl-ipv6-udp", "type": "ipv6-acl-type", "activation-type": "immediate",
+        "aces": {"ace": [{"name": "my-test-ace",
+            "matches": {
+                "ipv6": {"destination-ipv6-network": "2001:db8:6401::2/127",
+                         "source-ipv6-network": "2001:db8:1234::/96",
+                         "protocol": 17, "flow-label": 10000},
+                "udp": {"source-port-range-or-operator": {"operator": "lte", "port": 80},
+                        "destination-port-range-or-operator": {"operator": "neq", "port": 1010}}},
+            "actions": {"forwarding": "accept"}}]}}]}})
+}
+
+#[test]
+fn data_channel_over_https_with_curl() {
+    let Some(curl) = curl() else { return };
+    let server = Server::start();
+    let cuid = server.cuid();
+    let client = format!("{DATA}/dots-client={cuid}");
+
+    // Registration (RFC 8783 Section 5.1): 201 with the new resource's location; the cuid is
+    // the certificate's (RFC 9132 Section 4.4.1).
+    let r = server.curl(&curl, "client", "POST", DATA, Some(&register_body(&cuid)));
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(r.header("location"), Some(client.as_str()));
+    assert!(server.log_has(&format!("event client-registered cuid={cuid}")));
+
+    // Again: 409 with a RESTCONF error body (resource-denied).
+    let r = server.curl(&curl, "client", "POST", DATA, Some(&register_body(&cuid)));
+    assert_eq!(r.status, 409, "{r:?}");
+    assert_eq!(r.error_tag(), "resource-denied");
+
+    // An alias (Figure 17), then read back with its pending lifetime (Section 6.2).
+    let r = server.curl(&curl, "client", "POST", &client, Some(&alias_body()));
+    assert_eq!(r.status, 201, "{r:?}");
+    let r = server.curl(
+        &curl,
+        "client",
+        "GET",
+        &format!("{client}/aliases/alias=https1"),
+        None,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let alias = &r.json()["ietf-dots-data-channel:aliases"]["alias"][0];
+    assert_eq!(alias["name"], "https1");
+    assert_eq!(alias["pending-lifetime"], 10080);
+
+    // An immediate ACL (Figure 25): 201, and the filtering engine is told to install it.
+    let r = server.curl(&curl, "client", "POST", &client, Some(&acl_body()));
+    assert_eq!(r.status, 201, "{r:?}");
+    assert!(
+        server.log_has(&format!(
+            "event acl-activated cuid={cuid} acl=test-acl-ipv6-udp"
+        )),
+        "{:?}",
+        server.log.lock().unwrap()
+    );
+
+    // Capabilities (Section 7.1).
+    let r = server.curl(
+        &curl,
+        "client",
+        "GET",
+        &format!("{DATA}/capabilities"),
+        None,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let caps = &r.json()["ietf-dots-data-channel:capabilities"];
+    assert!(
+        caps["address-family"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()),
+        "{caps}"
+    );
+
+    // An alias without a target (Section 6.1): 400 missing-attribute.
+    let bad = json!({"ietf-dots-data-channel:aliases": {"alias": [{"name": "empty"}]}});
+    let r = server.curl(&curl, "client", "POST", &client, Some(&bad));
+    assert_eq!(r.status, 400, "{r:?}");
+    assert_eq!(r.error_tag(), "missing-attribute");
+
+    // Not JSON at all: 400 malformed-message.
+    let r = server.curl_raw(&curl, "client", "POST", &client, Some("{".into()));
+    assert_eq!(r.status, 400, "{r:?}");
+    assert_eq!(r.error_tag(), "malformed-message");
+
+    // Another client of the same CA may not touch this client's resources (403).
+    let r = server.curl(&curl, "client2", "GET", &client, None);
+    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(r.error_tag(), "access-denied");
+
+    // Root resource discovery (RFC 8040 Section 3.1).
+    let r = server.curl(&curl, "client", "GET", "/.well-known/host-meta", None);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(r.body.contains("rel='restconf' href='/restconf'"), "{r:?}");
+
+    // De-registration removes everything: the ACL is uninstalled first.
+    let r = server.curl(&curl, "client", "DELETE", &client, None);
+    assert_eq!(r.status, 204, "{r:?}");
+    assert!(server.log_has(&format!(
+        "event acl-deleted cuid={cuid} acl=test-acl-ipv6-udp was-active=true"
+    )));
+    assert!(server.log_has(&format!("event client-deregistered cuid={cuid}")));
+    let r = server.curl(&curl, "client", "GET", &client, None);
+    assert_eq!(r.status, 404, "{r:?}");
+
+    server.stop();
+}
+
+#[test]
+fn certificate_of_another_ca_fails_the_handshake() {
+    let Some(curl) = curl() else { return };
+    let server = Server::start();
+    let r = server.curl(
+        &curl,
+        "rogue-client",
+        "GET",
+        &format!("{DATA}/capabilities"),
+        None,
+    );
+    assert!(!r.ok && !r.stderr.is_empty(), "{r:?}");
+    assert_eq!(r.status, 0, "no HTTP answer: {r:?}");
+    assert!(
+        server.log_contains("handshake refused"),
+        "{:?}",
+        server.log.lock().unwrap()
+    );
+    // Without any certificate, too.
+    let out = Command::new(&curl)
+        .args([
+            "-sS",
+            "--max-time",
+            "10",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+        ])
+        .arg("--cacert")
+        .arg(server.file("ca.pem"))
+        .arg(format!("https://{}{DATA}/capabilities", server.addr))
+        .output()
+        .expect("curl runs");
+    assert!(!out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "000");
+    // The listener still serves legitimate clients.
+    let r = server.curl(
+        &curl,
+        "client",
+        "GET",
+        &format!("{DATA}/capabilities"),
+        None,
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    server.stop();
+}
+
+// ---- the command line ----------------------------------------------------------------------
+
+fn parse(args: &[&str]) -> Result<cli::Args, clap::Error> {
+    cli::Args::try_parse_from(std::iter::once("server").chain(args.iter().copied()))
+}
+
+#[test]
+fn plain_coap_requires_insecure() {
+    for flag in ["--udp", "--tcp"] {
+        let e = parse(&[flag, "127.0.0.1:4646"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("--insecure"), "{e}");
+    }
+}
+
+#[test]
+fn signal_channel_transports_are_not_yet_served() {
+    let certs = ["--cert", "s.pem", "--key", "s.key", "--ca", "ca.pem"];
+    for args in [
+        vec!["--udp", "127.0.0.1:4646", "--insecure"],
+        vec!["--tcp", "127.0.0.1:4646", "--insecure"],
+        [&["--dtls", "127.0.0.1:4646"][..], &certs].concat(),
+        [&["--tls", "127.0.0.1:4646"][..], &certs].concat(),
+        [
+            &[
+                "--https",
+                "127.0.0.1:8443",
+                "--udp",
+                "127.0.0.1:4646",
+                "--insecure",
+            ][..],
+            &certs,
+        ]
+        .concat(),
+    ] {
+        let e = parse(&args).unwrap().check().unwrap_err();
+        assert!(e.message.contains("not yet supported"), "{args:?}: {e}");
+        assert_eq!(e.into_clap().exit_code(), 2);
+    }
+}
+
+#[test]
+fn bad_combinations_are_refused() {
+    let certs = ["--cert", "s.pem", "--key", "s.key", "--ca", "ca.pem"];
+    // Nothing to serve.
+    assert!(parse(&[]).unwrap().check().is_err());
+    // HTTPS without credentials.
+    let e = parse(&["--https", "127.0.0.1:8443"])
+        .unwrap()
+        .check()
+        .unwrap_err();
+    assert!(e.message.contains("--cert"), "{e}");
+    // --cert and --key go together.
+    assert!(parse(&["--https", "127.0.0.1:8443", "--cert", "s.pem"]).is_err());
+    // --insecure only for plain CoAP; --psk only for DTLS.
+    let https = [&["--https", "127.0.0.1:8443"][..], &certs].concat();
+    let e = parse(&[&https[..], &["--insecure"]].concat())
+        .unwrap()
+        .check()
+        .unwrap_err();
+    assert!(e.message.contains("--insecure"), "{e}");
+    let e = parse(&[&https[..], &["--psk", "id:00ff"]].concat())
+        .unwrap()
+        .check()
+        .unwrap_err();
+    assert!(e.message.contains("--psk"), "{e}");
+    // A malformed PSK or address is a parse error (exit status 2).
+    assert_eq!(
+        parse(&["--dtls", "127.0.0.1:1", "--psk", "nohex"])
+            .unwrap_err()
+            .exit_code(),
+        2
+    );
+    assert_eq!(parse(&["--https", "localhost"]).unwrap_err().exit_code(), 2);
+    // The kit's command lines parse; --https alone is served.
+    let ok = parse(&https).unwrap();
+    ok.check().unwrap();
+    let dtls = parse(
+        &[
+            &["--dtls", "127.0.0.1:4646"][..],
+            &certs,
+            &["--psk", "dots-client-psk:73656372657450534b"],
+        ]
+        .concat(),
+    )
+    .unwrap();
+    assert_eq!(dtls.psk.unwrap().identity, b"dots-client-psk");
+}
+
+#[test]
+fn missing_credential_files_fail_to_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("server.pem").display().to_string();
+    let args = parse(&[
+        "--https",
+        "127.0.0.1:0",
+        "--cert",
+        &missing,
+        "--key",
+        &missing,
+        "--ca",
+        &missing,
+    ])
+    .unwrap();
+    let e = args.load().unwrap_err();
+    assert!(e.to_string().contains(&missing), "{e}");
+}
