@@ -119,3 +119,5 @@ dots_enum! {
         Deactivate = 3, "deactivate";
     }
 }
+
+pub(crate) use dots_enum;
