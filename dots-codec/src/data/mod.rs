@@ -39,6 +39,7 @@ mod acl;
 mod alias;
 mod body;
 mod capabilities;
+mod mapping;
 mod matches;
 mod restconf;
 mod types;
@@ -54,6 +55,7 @@ pub use capabilities::{
     UdpCapabilities,
 };
 pub use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+pub use mapping::{AttackMapping, Vendor, VendorMapping, VendorMappingBody, MAPPING_MODULE};
 pub use matches::{
     FlagsBitmask, Fragment, IcmpMatch, Ipv4Match, Ipv6Match, L3Match, L4Match, Matches, PortMatch,
     TcpMatch, UdpMatch,

@@ -69,6 +69,8 @@ pub use setup::{
     Baseline, LinkId, PipeCapacity, SetupData, TelemetryConfig, TelemetrySetup,
     TelemetrySetupEntry, UnitConfig,
 };
+#[cfg(feature = "json")]
+pub(crate) use validate::is_language_tag;
 pub use values::{
     ConnectionCapacity, ConnectionGauges, ConnectionLimit, ConnectionLimits, Gauge, Gauges,
     PortConnection, PortConnectionCapacity, PortTraffic, ProtocolConnection, ProtocolTraffic,
