@@ -784,7 +784,7 @@ fn setup_entry(dec: &mut Decoder<'_>, depth: usize, en: &mut TelemetrySetupEntry
                 _ => {
                     en.setup = Some(SetupData::Baseline(heapless::Vec::new()));
                     if let Some(SetupData::Baseline(b)) = &mut en.setup {
-                        list_in_place(dec, kk, depth, b, |dec, depth, b| baseline(dec, depth, b))?;
+                        list_in_place(dec, kk, depth, b, baseline)?;
                     }
                 }
             }

@@ -21,7 +21,8 @@
 //! | [`MAX_ALT_SERVER_RECORDS`] | 8 | `alt-server-record` / `alt-ch-client-record` |
 //!
 //! With these limits a [`Scope`] (what a server stores per active mitigation) is at most 512
-//! bytes; a test pins it.
+//! bytes; a test pins it. RFC 9244 telemetry has its own limits, in [`telemetry`], and lives
+//! beside scopes ([`ScopeTelemetry`]), not in them.
 
 mod config;
 mod decimal;

@@ -105,7 +105,11 @@ pub struct Baseline {
 /// The `setup-type` choice of a `telemetry` entry: exactly one kind of setup data (RFC 9244
 /// Section 7: a request mixing them is answered 4.00, which the decoders report as
 /// [`DecodeError::MixedChoice`](crate::cbor::DecodeError::MixedChoice)).
+///
+/// Inline like everything in the model (no heap to box into): the enum is as large as its
+/// largest case, the baselines.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[allow(clippy::large_enum_variant)]
 pub enum SetupData {
     /// `current-config` (Section 7.1).
     CurrentConfig(TelemetryConfig),
