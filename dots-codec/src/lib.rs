@@ -7,9 +7,9 @@
 //!   (Block1/Block2 of RFC 7959, Hop-Limit of RFC 8768, Q-Block1/Q-Block2 of RFC 9177), as a
 //!   zero-copy borrowed view and an owned, heapless representation.
 //! - [`data`] (feature `json`): the DOTS data channel model (RFC 8783) with its RFC 7951 JSON
-//!   encoding and the RESTCONF error body (RFC 8040).
+//!   encoding and the RESTCONF error body (RFC 8040), and RFC 9244's vendor attack mapping.
 //! - [`model`]: the typed signal channel bodies (RFC 9132, RFC 9133 `acl-list`, RFC 9066 call
-//!   home, RFC 9362 Q-Block parameters), bounded, with stateless validation.
+//!   home, RFC 9362 Q-Block parameters, RFC 9244 telemetry), bounded, with stateless validation.
 //! - [`cbor`]: their CBOR encoding (content-format 271) with the integer keys of [`keys`].
 //! - `json` (feature `json`): their RFC 7951 JSON encoding, as printed in the RFCs.
 //!

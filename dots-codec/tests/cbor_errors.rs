@@ -307,7 +307,8 @@ fn unknown_keys_by_comprehension_range() {
             within: keys::SCOPE
         })
     );
-    // Telemetry members (RFC 9244, comprehension-optional) are skipped until modelled.
+    // Telemetry members (RFC 9244, comprehension-optional) are skipped by a mitigation request
+    // (EfficacyUpdate and MitigationScope read them).
     let b = one_scope(&format!("{PREFIX} {LIFETIME} 18cc 80"), 3);
     assert!(decode(&b).is_ok());
 }
@@ -430,9 +431,9 @@ fn scope_and_message_counts() {
             key: keys::HEARTBEAT
         })
     );
-    // Telemetry messages are not modelled yet.
+    // A telemetry-setup body (RFC 9244) where a mitigation request is expected.
     assert_eq!(
-        SignalMessage::decode_cbor(&hex("a1 18cb a0")),
+        decode(&hex("a1 18cb a0")),
         Err(DecodeError::UnexpectedMessage {
             key: keys::TELEMETRY_SETUP
         })

@@ -1,10 +1,11 @@
-//! CBOR decoding of every top-level signal channel body. The first byte selects the decoder;
+//! CBOR decoding of every top-level signal channel body (RFC 9244 telemetry included). The first byte selects the decoder;
 //! whatever decodes must re-encode (with the exact announced length) and decode to the same value.
 #![no_main]
 
 use dots_codec::cbor::CborBody;
 use dots_codec::model::{
-    Heartbeat, MitigationRequest, MitigationScope, RedirectedSignal, SignalConfig, SignalMessage,
+    EfficacyUpdate, Heartbeat, MitigationRequest, MitigationScope, RedirectedSignal, SignalConfig,
+    SignalMessage, Telemetry, TelemetrySetup,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -25,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, body)) = data.split_first() else {
         return;
     };
-    match selector % 6 {
+    match selector % 9 {
         0 => round_trip::<SignalMessage>(body),
         1 => {
             round_trip::<MitigationRequest>(body);
@@ -48,6 +49,30 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         4 => round_trip::<Heartbeat>(body),
+        5 => {
+            round_trip::<TelemetrySetup>(body);
+            if let Ok(s) = TelemetrySetup::decode_cbor(body) {
+                let _ = s.validate_request();
+                let _ = s.validate_response();
+                let _ = s.check_against(&s);
+            }
+        }
+        6 => {
+            round_trip::<Telemetry>(body);
+            if let Ok(t) = Telemetry::decode_cbor(body) {
+                let _ = t.validate_request();
+                let _ = t.validate_response();
+            }
+        }
+        7 => {
+            round_trip::<EfficacyUpdate>(body);
+            if let Ok(u) = EfficacyUpdate::decode_cbor(body) {
+                let _ = u.validate();
+                // The telemetry-unaware decoder reads the same request.
+                let r = MitigationRequest::decode_cbor(body).expect("same request");
+                assert_eq!(r, u.request);
+            }
+        }
         _ => {
             round_trip::<RedirectedSignal>(body);
             if let Ok(r) = RedirectedSignal::decode_cbor(body) {

@@ -23,13 +23,15 @@ mod config;
 mod read;
 mod scope;
 mod signal;
+mod telemetry;
+mod telemetry_attack;
 mod write;
 
 use crate::coap::Code;
 use crate::keys;
 use crate::model::{
-    CapacityError, Heartbeat, MitigationRequest, MitigationScope, RedirectedSignal, ScopeEntry,
-    SignalConfig, SignalMessage,
+    CapacityError, EfficacyUpdate, Heartbeat, MitigationRequest, MitigationScope, RedirectedSignal,
+    ScopeEntry, ScopeTelemetry, SignalConfig, SignalMessage, Telemetry, TelemetrySetup,
 };
 
 #[cfg(feature = "json")]
@@ -142,6 +144,15 @@ pub enum DecodeError {
         /// Number of top-level members.
         count: u64,
     },
+    /// Members of two cases of one YANG `choice` (RFC 9244 Section 7: `current-config`,
+    /// `total-pipe-capacity` and `baseline` cannot be mixed).
+    #[error("'{}' (key {key}) cannot appear with '{}' (key {other}): they are alternatives", keys::name(*key), keys::name(*other))]
+    MixedChoice {
+        /// The member found second.
+        key: u64,
+        /// The member found first.
+        other: u64,
+    },
     /// A mitigation request (PUT) without exactly one `scope` (RFC 9132 Section 4.4.1.3).
     #[error("a mitigation request carries {count} scopes; exactly one is expected")]
     ScopeCount {
@@ -234,6 +245,21 @@ body!(
     scope::encode_mitigation_request
 );
 body!(
+    EfficacyUpdate,
+    in_place scope::decode_efficacy_update,
+    scope::encode_efficacy_update
+);
+body!(
+    TelemetrySetup,
+    in_place telemetry::decode_telemetry_setup,
+    telemetry::encode_telemetry_setup
+);
+body!(
+    Telemetry,
+    in_place telemetry::decode_telemetry,
+    telemetry::encode_telemetry
+);
+body!(
     SignalConfig,
     config::decode_signal_config,
     config::encode_signal_config
@@ -276,4 +302,23 @@ where
     I::IntoIter: ExactSizeIterator + Clone,
 {
     write::measure(&scope::Entries(entries.into_iter()))
+}
+
+/// Encodes a `mitigation-scope` body from borrowed entries, each with its RFC 9244 telemetry if
+/// any (a server's table and its latest telemetry), into `buf`. Returns the bytes written.
+pub fn encode_scopes_with_telemetry<'a, I>(entries: I, buf: &mut [u8]) -> Result<usize, EncodeError>
+where
+    I: IntoIterator<Item = (&'a ScopeEntry, Option<&'a ScopeTelemetry>)>,
+    I::IntoIter: ExactSizeIterator + Clone,
+{
+    write::encode_into(buf, &scope::TelemetryEntries(entries.into_iter()))
+}
+
+/// The exact size [`encode_scopes_with_telemetry`] needs for `entries`.
+pub fn encoded_scopes_with_telemetry_len<'a, I>(entries: I) -> usize
+where
+    I: IntoIterator<Item = (&'a ScopeEntry, Option<&'a ScopeTelemetry>)>,
+    I::IntoIter: ExactSizeIterator + Clone,
+{
+    write::measure(&scope::TelemetryEntries(entries.into_iter()))
 }

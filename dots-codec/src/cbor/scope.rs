@@ -8,23 +8,27 @@ use minicbor::{Decoder, Encoder};
 
 use super::read::{self, Result};
 use super::signal::top_level;
+use super::telemetry_attack::{
+    encode_scope_members, scope_member, scope_member_count, SCOPE_MEMBER_KEYS,
+};
 use super::write::{count, key, Emit};
 use super::DecodeError;
 use crate::keys as k;
+use crate::model::telemetry::ScopeTelemetryList;
 use crate::model::{
     ActivationType, AttackStatus, CapacityError, ConflictCause, ConflictInformation, ConflictScope,
-    ConflictStatus, IcmpTypeRange, Lifetime, MitigationRequest, MitigationScope, MitigationStatus,
-    PortRange, ScopeEntry, Targets,
+    ConflictStatus, EfficacyUpdate, IcmpTypeRange, Lifetime, MitigationRequest, MitigationScope,
+    MitigationStatus, PortRange, ScopeEntry, ScopeTelemetry, Targets,
 };
 
-fn full(key: u64, limit: usize) -> DecodeError {
+pub(super) fn full(key: u64, limit: usize) -> DecodeError {
     DecodeError::Capacity {
         key,
         error: CapacityError::TooManyItems { limit },
     }
 }
 
-fn capacity(key: u64) -> impl Fn(CapacityError) -> DecodeError {
+pub(super) fn capacity(key: u64) -> impl Fn(CapacityError) -> DecodeError {
     move |error| DecodeError::Capacity { key, error }
 }
 
@@ -56,7 +60,7 @@ pub(crate) fn parse_prefix(s: &str) -> Option<IpNet> {
     }
 }
 
-fn prefixes<const N: usize>(
+pub(super) fn prefixes<const N: usize>(
     dec: &mut Decoder<'_>,
     key: u64,
     depth: usize,
@@ -68,7 +72,7 @@ fn prefixes<const N: usize>(
     })
 }
 
-fn port_ranges<const N: usize>(
+pub(super) fn port_ranges<const N: usize>(
     dec: &mut Decoder<'_>,
     key: u64,
     depth: usize,
@@ -98,7 +102,7 @@ fn port_ranges<const N: usize>(
     })
 }
 
-fn icmp_ranges<const N: usize>(
+pub(super) fn icmp_ranges<const N: usize>(
     dec: &mut Decoder<'_>,
     key: u64,
     depth: usize,
@@ -142,7 +146,12 @@ fn text_list(dec: &mut Decoder<'_>, key: u64, depth: usize, targets: &mut Target
 }
 
 /// Decodes the target members shared by `scope` and `conflict-scope`; false if `key` is not one.
-fn target_member(dec: &mut Decoder<'_>, key: u64, depth: usize, t: &mut Targets) -> Result<bool> {
+pub(super) fn target_member(
+    dec: &mut Decoder<'_>,
+    key: u64,
+    depth: usize,
+    t: &mut Targets,
+) -> Result<bool> {
     match key {
         k::TARGET_PREFIX => prefixes(dec, key, depth, &mut t.prefixes)?,
         k::TARGET_PORT_RANGE => port_ranges(dec, key, depth, &mut t.port_ranges)?,
@@ -182,16 +191,87 @@ const SCOPE_KEYS: &[u64] = &[
     k::SOURCE_PREFIX,
     k::SOURCE_PORT_RANGE,
     k::SOURCE_ICMP_TYPE_RANGE,
-    // EXTENSION(telemetry): RFC 9244's scope members 204..=207 join here; until then they are
-    // comprehension-optional keys and skipped.
 ];
 
+/// [`SCOPE_KEYS`] and RFC 9244's scope members 204–207, for the decoders that read telemetry.
+/// The others skip 204–207 as comprehension-optional keys they do not understand (RFC 9132
+/// Section 6), which is what a telemetry-unaware DOTS agent does.
+const SCOPE_KEYS_TELEMETRY: &[u64] = &[
+    k::CDID,
+    k::CUID,
+    k::MID,
+    k::TARGET_PREFIX,
+    k::TARGET_PORT_RANGE,
+    k::TARGET_PROTOCOL,
+    k::TARGET_FQDN,
+    k::TARGET_URI,
+    k::ALIAS_NAME,
+    k::LIFETIME,
+    k::MITIGATION_START,
+    k::STATUS,
+    k::CONFLICT_INFORMATION,
+    k::BYTES_DROPPED,
+    k::BPS_DROPPED,
+    k::PKTS_DROPPED,
+    k::PPS_DROPPED,
+    k::ATTACK_STATUS,
+    k::TRIGGER_MITIGATION,
+    k::CONTROL_ACL_LIST,
+    k::SOURCE_PREFIX,
+    k::SOURCE_PORT_RANGE,
+    k::SOURCE_ICMP_TYPE_RANGE,
+    k::SCOPE_TOTAL_TRAFFIC,
+    k::SCOPE_TOTAL_ATTACK_TRAFFIC,
+    k::SCOPE_TOTAL_ATTACK_CONNECTION,
+    k::SCOPE_ATTACK_DETAIL,
+];
+
+/// Where the telemetry members of a scope being decoded go.
+pub(super) trait TelemetrySlot {
+    /// The telemetry of the scope, created on first use.
+    fn slot(&mut self, key: u64) -> Result<&mut ScopeTelemetry>;
+}
+
+impl TelemetrySlot for ScopeTelemetry {
+    fn slot(&mut self, _: u64) -> Result<&mut ScopeTelemetry> {
+        Ok(self)
+    }
+}
+
+/// The telemetry of scope `index` of a [`MitigationScope`] body.
+struct Attach<'a> {
+    list: &'a mut ScopeTelemetryList,
+    index: u8,
+}
+
+impl TelemetrySlot for Attach<'_> {
+    fn slot(&mut self, key: u64) -> Result<&mut ScopeTelemetry> {
+        self.list.open(self.index).map_err(capacity(key))
+    }
+}
+
 /// One `scope` entry, decoded in place into `e` (which must be empty): entries are large, so
-/// they are never moved while decoding.
-pub(super) fn entry(dec: &mut Decoder<'_>, depth: usize, e: &mut ScopeEntry) -> Result<()> {
-    read::map(dec, k::SCOPE, depth, SCOPE_KEYS, |dec, key, depth| {
+/// they are never moved while decoding. With `tm`, RFC 9244 members go there; without, they
+/// are skipped.
+pub(super) fn entry(
+    dec: &mut Decoder<'_>,
+    depth: usize,
+    e: &mut ScopeEntry,
+    mut tm: Option<&mut dyn TelemetrySlot>,
+) -> Result<()> {
+    let keys = if tm.is_some() {
+        SCOPE_KEYS_TELEMETRY
+    } else {
+        SCOPE_KEYS
+    };
+    read::map(dec, k::SCOPE, depth, keys, |dec, key, depth| {
         if target_member(dec, key, depth, &mut e.scope.targets)? {
             return Ok(());
+        }
+        if SCOPE_MEMBER_KEYS.contains(&key) {
+            if let Some(tm) = tm.as_mut() {
+                return scope_member(dec, key, depth, tm.slot(key)?);
+            }
         }
         let s = &mut e.scope;
         match key {
@@ -373,14 +453,21 @@ pub(super) fn mitigation_scope_body(
     depth: usize,
     m: &mut MitigationScope,
 ) -> Result<()> {
-    scope_list(dec, depth, |dec, _, depth| {
+    scope_list(dec, depth, |dec, i, depth| {
         m.scopes
             .push(ScopeEntry::default())
             .map_err(|_| full(k::SCOPE, crate::model::MAX_SCOPES))?;
-        match m.scopes.last_mut() {
-            Some(e) => entry(dec, depth, e),
+        let mut attach = Attach {
+            list: &mut m.telemetry,
+            // At most MAX_SCOPES (16) entries reach here.
+            index: u8::try_from(i).unwrap_or(u8::MAX),
+        };
+        let r = match m.scopes.last_mut() {
+            Some(e) => entry(dec, depth, e, Some(&mut attach)),
             None => Ok(()),
-        }
+        };
+        m.telemetry.close_if_empty();
+        r
     })
 }
 
@@ -397,12 +484,25 @@ pub(super) fn decode_mitigation_request(
     dec: &mut Decoder<'_>,
     req: &mut MitigationRequest,
 ) -> Result<()> {
+    single_scope(dec, req, None)
+}
+
+pub(super) fn decode_efficacy_update(dec: &mut Decoder<'_>, u: &mut EfficacyUpdate) -> Result<()> {
+    single_scope(dec, &mut u.request, Some(&mut u.telemetry))
+}
+
+fn single_scope(
+    dec: &mut Decoder<'_>,
+    req: &mut MitigationRequest,
+    mut tm: Option<&mut ScopeTelemetry>,
+) -> Result<()> {
     let mut n = 0usize;
     top_level(dec, k::MITIGATION_SCOPE, |dec, depth| {
         scope_list(dec, depth, |dec, _, depth| {
             n = n.saturating_add(1);
             if n == 1 {
-                entry(dec, depth, &mut req.entry)
+                let slot = tm.as_deref_mut().map(|t| t as &mut dyn TelemetrySlot);
+                entry(dec, depth, &mut req.entry, slot)
             } else {
                 read::skip(dec, depth)
             }
@@ -418,9 +518,9 @@ pub(super) fn decode_mitigation_request(
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-type EResult<W> = core::result::Result<(), Error<<W as Write>::Error>>;
+pub(super) type EResult<W> = core::result::Result<(), Error<<W as Write>::Error>>;
 
-fn ranges<W: Write>(e: &mut Encoder<W>, kk: u64, r: &[PortRange]) -> EResult<W> {
+pub(super) fn ranges<W: Write>(e: &mut Encoder<W>, kk: u64, r: &[PortRange]) -> EResult<W> {
     key(e, kk)?;
     e.array(r.len() as u64)?;
     for p in r {
@@ -433,7 +533,7 @@ fn ranges<W: Write>(e: &mut Encoder<W>, kk: u64, r: &[PortRange]) -> EResult<W> 
     Ok(())
 }
 
-fn prefix_list<W: Write>(e: &mut Encoder<W>, kk: u64, p: &[IpNet]) -> EResult<W> {
+pub(super) fn prefix_list<W: Write>(e: &mut Encoder<W>, kk: u64, p: &[IpNet]) -> EResult<W> {
     key(e, kk)?;
     e.array(p.len() as u64)?;
     for net in p {
@@ -460,7 +560,7 @@ fn str_list<'a, W: Write>(
 }
 
 /// The target members shared by scope and conflict-scope, in key order: 6, 7, 10, 11, 12, 13.
-fn target_members<W: Write>(e: &mut Encoder<W>, t: &Targets) -> EResult<W> {
+pub(super) fn target_members<W: Write>(e: &mut Encoder<W>, t: &Targets) -> EResult<W> {
     if !t.prefixes.is_empty() {
         prefix_list(e, k::TARGET_PREFIX, &t.prefixes)?;
     }
@@ -479,7 +579,7 @@ fn target_members<W: Write>(e: &mut Encoder<W>, t: &Targets) -> EResult<W> {
     str_list(e, k::ALIAS_NAME, t.alias_names())
 }
 
-fn target_count(t: &Targets) -> u64 {
+pub(super) fn target_count(t: &Targets) -> u64 {
     count(&[
         !t.prefixes.is_empty(),
         !t.port_ranges.is_empty(),
@@ -490,10 +590,15 @@ fn target_count(t: &Targets) -> u64 {
     ])
 }
 
-pub(super) fn encode_entry<W: Write>(e: &mut Encoder<W>, en: &ScopeEntry) -> EResult<W> {
+pub(super) fn encode_entry<W: Write>(
+    e: &mut Encoder<W>,
+    en: &ScopeEntry,
+    tm: Option<&ScopeTelemetry>,
+) -> EResult<W> {
     let s = &en.scope;
     let ch = &s.call_home;
     let n = target_count(&s.targets)
+        + tm.map_or(0, scope_member_count)
         + count(&[
             en.mid.is_some(),
             s.lifetime.is_some(),
@@ -556,6 +661,10 @@ pub(super) fn encode_entry<W: Write>(e: &mut Encoder<W>, en: &ScopeEntry) -> ERe
             }
         }
     }
+    // RFC 9244 members 204–207 sit between RFC 9133's 53 and RFC 9066's 32768.
+    if let Some(tm) = tm {
+        encode_scope_members(e, tm)?;
+    }
     if !ch.source_prefixes.is_empty() {
         prefix_list(e, k::SOURCE_PREFIX, &ch.source_prefixes)?;
     }
@@ -563,14 +672,19 @@ pub(super) fn encode_entry<W: Write>(e: &mut Encoder<W>, en: &ScopeEntry) -> ERe
         ranges(e, k::SOURCE_PORT_RANGE, &ch.source_port_ranges)?;
     }
     if !ch.source_icmp_type_ranges.is_empty() {
-        key(e, k::SOURCE_ICMP_TYPE_RANGE)?;
-        e.array(ch.source_icmp_type_ranges.len() as u64)?;
-        for r in &ch.source_icmp_type_ranges {
-            e.map(1 + u64::from(r.upper.is_some()))?;
-            e.u64(k::LOWER_TYPE)?.u8(r.lower)?;
-            if let Some(u) = r.upper {
-                e.u64(k::UPPER_TYPE)?.u8(u)?;
-            }
+        icmp_list(e, k::SOURCE_ICMP_TYPE_RANGE, &ch.source_icmp_type_ranges)?;
+    }
+    Ok(())
+}
+
+pub(super) fn icmp_list<W: Write>(e: &mut Encoder<W>, kk: u64, r: &[IcmpTypeRange]) -> EResult<W> {
+    key(e, kk)?;
+    e.array(r.len() as u64)?;
+    for r in r {
+        e.map(1 + u64::from(r.upper.is_some()))?;
+        e.u64(k::LOWER_TYPE)?.u8(r.lower)?;
+        if let Some(u) = r.upper {
+            e.u64(k::UPPER_TYPE)?.u8(u)?;
         }
     }
     Ok(())
@@ -618,12 +732,12 @@ fn encode_conflict<W: Write>(e: &mut Encoder<W>, c: &ConflictInformation) -> ERe
 /// `{1: {2: [entries...]}}`.
 pub(super) fn encode_entries<'a, W: Write>(
     e: &mut Encoder<W>,
-    entries: impl ExactSizeIterator<Item = &'a ScopeEntry>,
+    entries: impl ExactSizeIterator<Item = (&'a ScopeEntry, Option<&'a ScopeTelemetry>)>,
 ) -> EResult<W> {
     e.map(1)?.u64(k::MITIGATION_SCOPE)?.map(1)?.u64(k::SCOPE)?;
     e.array(entries.len() as u64)?;
-    for en in entries {
-        encode_entry(e, en)?;
+    for (en, tm) in entries {
+        encode_entry(e, en, tm)?;
     }
     Ok(())
 }
@@ -632,14 +746,27 @@ pub(super) fn encode_mitigation_scope<W: Write>(
     e: &mut Encoder<W>,
     m: &MitigationScope,
 ) -> EResult<W> {
-    encode_entries(e, m.scopes.iter())
+    encode_entries(
+        e,
+        m.scopes
+            .iter()
+            .enumerate()
+            .map(|(i, en)| (en, m.telemetry.get(i))),
+    )
 }
 
 pub(super) fn encode_mitigation_request<W: Write>(
     e: &mut Encoder<W>,
     m: &MitigationRequest,
 ) -> EResult<W> {
-    encode_entries(e, core::iter::once(&m.entry))
+    encode_entries(e, core::iter::once((&m.entry, None)))
+}
+
+pub(super) fn encode_efficacy_update<W: Write>(
+    e: &mut Encoder<W>,
+    u: &EfficacyUpdate,
+) -> EResult<W> {
+    encode_entries(e, core::iter::once((&u.request.entry, Some(&u.telemetry))))
 }
 
 /// Borrowed entries for [`super::encode_scopes`].
@@ -648,6 +775,18 @@ pub(super) struct Entries<I>(pub(super) I);
 impl<'a, I> Emit for Entries<I>
 where
     I: ExactSizeIterator<Item = &'a ScopeEntry> + Clone,
+{
+    fn emit<W: Write>(&self, e: &mut Encoder<W>) -> EResult<W> {
+        encode_entries(e, self.0.clone().map(|en| (en, None)))
+    }
+}
+
+/// Borrowed entries with telemetry for [`super::encode_scopes_with_telemetry`].
+pub(super) struct TelemetryEntries<I>(pub(super) I);
+
+impl<'a, I> Emit for TelemetryEntries<I>
+where
+    I: ExactSizeIterator<Item = (&'a ScopeEntry, Option<&'a ScopeTelemetry>)> + Clone,
 {
     fn emit<W: Write>(&self, e: &mut Encoder<W>) -> EResult<W> {
         encode_entries(e, self.0.clone())

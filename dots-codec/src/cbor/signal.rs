@@ -8,7 +8,7 @@ use minicbor::{Decoder, Encoder};
 
 use super::read::{self, Result};
 use super::write::count;
-use super::{config, scope, DecodeError};
+use super::{config, scope, telemetry, DecodeError};
 use crate::keys as k;
 use crate::model::{
     CapacityError, DomainName, Heartbeat, RedirectedSignal, SignalMessage, MAX_ALT_SERVER_RECORDS,
@@ -23,7 +23,6 @@ const MESSAGE_KEYS: &[u64] = &[
     k::SIGNAL_CONFIG,
     k::REDIRECTED_SIGNAL,
     k::HEARTBEAT,
-    // EXTENSION(telemetry): decoded once modelled; until then "unexpected message".
     k::TELEMETRY_SETUP,
     k::TELEMETRY_MESSAGE,
 ];
@@ -75,6 +74,16 @@ pub(super) fn decode_message(dec: &mut Decoder<'_>) -> Result<SignalMessage> {
         )?)),
         k::REDIRECTED_SIGNAL => Ok(SignalMessage::RedirectedSignal(redirect_body(dec, depth)?)),
         k::HEARTBEAT => Ok(SignalMessage::Heartbeat(heartbeat_body(dec, depth)?)),
+        k::TELEMETRY_SETUP => {
+            let mut s = crate::model::TelemetrySetup::default();
+            telemetry::telemetry_setup_body(dec, depth, &mut s)?;
+            Ok(SignalMessage::TelemetrySetup(s))
+        }
+        k::TELEMETRY_MESSAGE => {
+            let mut t = crate::model::Telemetry::default();
+            telemetry::telemetry_body(dec, depth, &mut t)?;
+            Ok(SignalMessage::Telemetry(t))
+        }
         _ => Err(DecodeError::UnexpectedMessage { key }),
     })
 }
@@ -212,5 +221,7 @@ pub(super) fn encode_message<W: Write>(e: &mut Encoder<W>, m: &SignalMessage) ->
         SignalMessage::SignalConfig(c) => config::encode_signal_config(e, c),
         SignalMessage::RedirectedSignal(r) => encode_redirected_signal(e, r),
         SignalMessage::Heartbeat(h) => encode_heartbeat(e, h),
+        SignalMessage::TelemetrySetup(s) => telemetry::encode_telemetry_setup(e, s),
+        SignalMessage::Telemetry(t) => telemetry::encode_telemetry(e, t),
     }
 }

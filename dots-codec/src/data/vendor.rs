@@ -16,6 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::alias::has_duplicate;
 use super::types::{key_path, SchemaError};
+pub use crate::model::telemetry::is_language_tag;
 
 /// Name of the YANG module of vendor attack mappings (RFC 9244 Section 11.2).
 pub const MAPPING_MODULE: &str = "ietf-dots-mapping";
@@ -138,28 +139,6 @@ impl VendorMapping {
         }
         self.vendor.iter().try_for_each(Vendor::validate)
     }
-}
-
-/// Whether `s` has the shape of an RFC 5646 language tag (Section 2.1): subtags of 1 to 8
-/// ASCII letters and digits joined by `-`, the first of 2 to 8 letters (a language), or `x`/`i`
-/// followed by more subtags (private use, grandfathered). This is the structure the
-/// `description-lang` pattern of RFC 9244 enforces, without its registry of irregular tags.
-#[must_use]
-pub fn is_language_tag(s: &str) -> bool {
-    let mut subtags = s.split('-');
-    let Some(first) = subtags.next() else {
-        return false;
-    };
-    let rest: Vec<&str> = subtags.collect();
-    let subtag_ok =
-        |t: &&str| (1..=8).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric());
-    if !rest.iter().all(subtag_ok) {
-        return false;
-    }
-    if first.eq_ignore_ascii_case("x") || first.eq_ignore_ascii_case("i") {
-        return !rest.is_empty();
-    }
-    (2..=8).contains(&first.len()) && first.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
 /// serde for a mandatory YANG `uint64` (a JSON string, RFC 7951 Section 6.1).
@@ -351,35 +330,5 @@ mod tests {
         assert_eq!(m.validate().unwrap_err().path, "vendor=2/description-lang");
         m.vendor[1].description_lang = Some("de-CH-1901".to_string());
         m.validate().unwrap();
-    }
-
-    #[test]
-    fn language_tags() {
-        for good in [
-            "en",
-            "en-US",
-            "zh-Hant-TW",
-            "de-CH-1901",
-            "x-whatever",
-            "i-klingon",
-            "sgn-BE-FR",
-        ] {
-            assert!(is_language_tag(good), "{good}");
-        }
-        for bad in [
-            "",
-            "e",
-            "en-",
-            "-en",
-            "en--US",
-            "123",
-            "en_US",
-            "x",
-            "toolongtag",
-            "en-abcdefghi",
-            "é",
-        ] {
-            assert!(!is_language_tag(bad), "{bad}");
-        }
     }
 }

@@ -9,6 +9,7 @@ use ipnet::IpNet;
 
 use super::dto;
 use super::dto::{DecStr, U64Str};
+use super::telemetry;
 use super::JsonError;
 use crate::cbor::DecodeError;
 use crate::keys as k;
@@ -20,9 +21,9 @@ use crate::model::{
     MAX_TEXT_LEN,
 };
 
-type Result<T> = core::result::Result<T, JsonError>;
+pub(super) type Result<T> = core::result::Result<T, JsonError>;
 
-fn full(key: u64, limit: usize) -> JsonError {
+pub(super) fn full(key: u64, limit: usize) -> JsonError {
     DecodeError::Capacity {
         key,
         error: CapacityError::TooManyItems { limit },
@@ -30,15 +31,19 @@ fn full(key: u64, limit: usize) -> JsonError {
     .into()
 }
 
-fn cap(key: u64) -> impl Fn(CapacityError) -> JsonError {
+pub(super) fn cap(key: u64) -> impl Fn(CapacityError) -> JsonError {
     move |error| DecodeError::Capacity { key, error }.into()
 }
 
-fn enum_by_name<T>(key: u64, name: &str, f: impl FnOnce(&str) -> Option<T>) -> Result<T> {
+pub(super) fn enum_by_name<T>(
+    key: u64,
+    name: &str,
+    f: impl FnOnce(&str) -> Option<T>,
+) -> Result<T> {
     f(name).ok_or(JsonError::Value(DecodeError::InvalidValue { key }))
 }
 
-fn prefixes<const N: usize>(
+pub(super) fn prefixes<const N: usize>(
     key: u64,
     src: Option<Vec<String>>,
     out: &mut heapless::Vec<IpNet, N, u8>,
@@ -50,7 +55,7 @@ fn prefixes<const N: usize>(
     Ok(())
 }
 
-fn ports<const N: usize>(
+pub(super) fn ports<const N: usize>(
     key: u64,
     src: Option<Vec<dto::PortRange>>,
     out: &mut heapless::Vec<PortRange, N, u8>,
@@ -65,7 +70,7 @@ fn ports<const N: usize>(
     Ok(())
 }
 
-fn targets(
+pub(super) fn targets(
     t: &mut Targets,
     prefix: Option<Vec<String>>,
     port: Option<Vec<dto::PortRange>>,
@@ -274,17 +279,29 @@ pub(super) fn from_body(b: dto::Body) -> Result<SignalMessage> {
     let count = u64::from(b.mitigation_scope.is_some())
         + u64::from(b.signal_config.is_some())
         + u64::from(b.redirected_signal.is_some())
-        + u64::from(b.heartbeat.is_some());
+        + u64::from(b.heartbeat.is_some())
+        + u64::from(b.telemetry_setup.is_some())
+        + u64::from(b.telemetry.is_some());
     if count != 1 {
         return Err(DecodeError::MessageCount { count }.into());
     }
     if let Some(ms) = b.mitigation_scope {
         let mut out = MitigationScope::default();
-        for s in ms.scope {
+        for (i, mut s) in ms.scope.into_iter().enumerate() {
+            let tm = telemetry::scope_telemetry(&mut s)?;
             let e = entry(s)?;
             out.scopes.push(e).map_err(|_| full(k::SCOPE, MAX_SCOPES))?;
+            if let Some((key, tm)) = tm {
+                out.telemetry.set(i, tm).map_err(cap(key))?;
+            }
         }
         return Ok(SignalMessage::MitigationScope(out));
+    }
+    if let Some(s) = b.telemetry_setup {
+        return Ok(SignalMessage::TelemetrySetup(telemetry::setup_from_dto(s)?));
+    }
+    if let Some(t) = b.telemetry {
+        return Ok(SignalMessage::Telemetry(telemetry::telemetry_from_dto(t)?));
     }
     if let Some(c) = b.signal_config {
         return Ok(SignalMessage::SignalConfig(SignalConfig {
@@ -322,16 +339,16 @@ pub(super) fn from_body(b: dto::Body) -> Result<SignalMessage> {
 
 // ---------------------------------------------------------------------------------------------
 
-fn strings<'a>(it: impl Iterator<Item = &'a str>) -> Option<Vec<String>> {
+pub(super) fn strings<'a>(it: impl Iterator<Item = &'a str>) -> Option<Vec<String>> {
     let v: Vec<String> = it.map(String::from).collect();
     (!v.is_empty()).then_some(v)
 }
 
-fn nets(list: &[IpNet]) -> Option<Vec<String>> {
+pub(super) fn nets(list: &[IpNet]) -> Option<Vec<String>> {
     (!list.is_empty()).then(|| list.iter().map(ToString::to_string).collect())
 }
 
-fn port_dtos(list: &[PortRange]) -> Option<Vec<dto::PortRange>> {
+pub(super) fn port_dtos(list: &[PortRange]) -> Option<Vec<dto::PortRange>> {
     (!list.is_empty()).then(|| {
         list.iter()
             .map(|r| dto::PortRange {
@@ -385,6 +402,7 @@ fn scope_dto(e: &ScopeEntry) -> dto::Scope {
         pkts_dropped: e.pkts_dropped.map(U64Str),
         pps_dropped: e.pps_dropped.map(U64Str),
         attack_status: s.attack_status.map(|v| v.name().into()),
+        ..dto::Scope::default()
     }
 }
 
@@ -458,7 +476,18 @@ pub(super) fn to_body(m: &SignalMessage) -> dto::Body {
     match m {
         SignalMessage::MitigationScope(ms) => {
             b.mitigation_scope = Some(dto::MitigationScope {
-                scope: ms.scopes.iter().map(scope_dto).collect(),
+                scope: ms
+                    .scopes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| {
+                        let mut d = scope_dto(e);
+                        if let Some(tm) = ms.telemetry.get(i) {
+                            telemetry::scope_telemetry_dto(&mut d, tm);
+                        }
+                        d
+                    })
+                    .collect(),
             });
         }
         SignalMessage::SignalConfig(c) => {
@@ -482,6 +511,8 @@ pub(super) fn to_body(m: &SignalMessage) -> dto::Body {
                 peer_hb_status: h.peer_hb_status,
             });
         }
+        SignalMessage::TelemetrySetup(s) => b.telemetry_setup = Some(telemetry::setup_dto(s)),
+        SignalMessage::Telemetry(t) => b.telemetry = Some(telemetry::telemetry_dto(t)),
     }
     b
 }

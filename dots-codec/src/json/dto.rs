@@ -11,6 +11,7 @@ use core::fmt;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::telemetry;
 use crate::model::Decimal2;
 
 /// A YANG uint64: a JSON string of decimal digits (RFC 7951 Section 6.1).
@@ -99,6 +100,18 @@ pub(super) struct Body {
         skip_serializing_if = "Option::is_none"
     )]
     pub(super) heartbeat: Option<Heartbeat>,
+    #[serde(
+        rename = "ietf-dots-telemetry:telemetry-setup",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(super) telemetry_setup: Option<telemetry::TelemetrySetup>,
+    #[serde(
+        rename = "ietf-dots-telemetry:telemetry",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(super) telemetry: Option<telemetry::Telemetry>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -205,8 +218,30 @@ pub(super) struct Scope {
     pub(super) pps_dropped: Option<U64Str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) attack_status: Option<String>,
-    // EXTENSION(telemetry): RFC 9244's `ietf-dots-telemetry:total-traffic`,
-    // `...:total-attack-traffic`, `...:total-attack-connection`, `...:attack-detail` go here.
+    #[serde(
+        rename = "ietf-dots-telemetry:total-traffic",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(super) total_traffic: Option<Vec<telemetry::Traffic>>,
+    #[serde(
+        rename = "ietf-dots-telemetry:total-attack-traffic",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(super) total_attack_traffic: Option<Vec<telemetry::Traffic>>,
+    #[serde(
+        rename = "ietf-dots-telemetry:total-attack-connection",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(super) total_attack_connection: Option<telemetry::Connection>,
+    #[serde(
+        rename = "ietf-dots-telemetry:attack-detail",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(super) attack_detail: Option<Vec<telemetry::AttackDetail>>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

@@ -17,6 +17,7 @@
 
 mod convert;
 mod dto;
+mod telemetry;
 
 use alloc::string::{String, ToString};
 

@@ -87,7 +87,8 @@ dots_enum! {
 }
 
 dots_enum! {
-    /// `conflict-cause` (RFC 9132 Section 4.4.1.3, IANA "Conflict Cause Codes").
+    /// `conflict-cause` (RFC 9132 Section 4.4.1.3 and RFC 9244 Section 13.2, IANA "Conflict Cause
+    /// Codes").
     pub enum ConflictCause {
         /// 1: overlapping targets (`conflict-scope` gives details).
         OverlappingTargets = 1, "overlapping-targets";
@@ -95,6 +96,8 @@ dots_enum! {
         ConflictWithAcceptlist = 2, "conflict-with-acceptlist";
         /// 3: the `cuid` is already in use by another client.
         CuidCollision = 3, "cuid-collision";
+        /// 5: overlapping pipe scope (RFC 9244 Sections 7.5 and 13.2; 4 is unassigned).
+        OverlappingPipes = 5, "overlapping-pipes";
     }
 }
 
@@ -119,3 +122,5 @@ dots_enum! {
         Deactivate = 3, "deactivate";
     }
 }
+
+pub(crate) use dots_enum;

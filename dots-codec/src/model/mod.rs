@@ -21,15 +21,17 @@
 //! | [`MAX_ALT_SERVER_RECORDS`] | 8 | `alt-server-record` / `alt-ch-client-record` |
 //!
 //! With these limits a [`Scope`] (what a server stores per active mitigation) is at most 512
-//! bytes; a test pins it.
+//! bytes; a test pins it. RFC 9244 telemetry has its own limits, in [`telemetry`], and lives
+//! beside scopes ([`ScopeTelemetry`]), not in them.
 
 mod config;
 mod decimal;
-mod enums;
+pub(crate) mod enums;
 mod scope;
 mod signal;
+pub mod telemetry;
 pub(crate) mod text;
-mod validate;
+pub(crate) mod validate;
 
 pub use config::{ConfigParams, DecimalParam, IntParam, SignalConfig};
 pub use decimal::{Decimal2, ParseDecimalError};
@@ -39,6 +41,7 @@ pub use scope::{
     MitigationRequest, MitigationScope, PortRange, Scope, ScopeEntry, Targets,
 };
 pub use signal::{DomainName, Heartbeat, RedirectedSignal};
+pub use telemetry::{EfficacyUpdate, ScopeTelemetry, Telemetry, TelemetrySetup};
 pub use validate::{check_prefix, PrefixProblem, ValidationError};
 
 /// Maximum `scope` entries in one `mitigation-scope` body.
@@ -89,9 +92,11 @@ pub enum CapacityError {
 
 /// Any signal channel body (the RFC 9132 `message-type` choice).
 ///
-/// This is 16 KB (a `MitigationScope` of [`MAX_SCOPES`] entries, inline: there is no heap to box
-/// into). Endpoints that know what they expect decode the specific type instead, e.g.
-/// [`MitigationRequest`] for a PUT (1 KB).
+/// This is 26 KB (a `MitigationScope` of [`MAX_SCOPES`] entries and the RFC 9244 telemetry of
+/// up to [`telemetry::MAX_TELEMETRY_SCOPES`] of them, inline: there is no heap to box into).
+/// Endpoints that know what they expect decode the specific type instead, e.g.
+/// [`MitigationRequest`] for a PUT (1 KB), [`EfficacyUpdate`] (6 KB), [`TelemetrySetup`]
+/// (15 KB) or [`Telemetry`] (19 KB).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 #[allow(clippy::large_enum_variant)]
@@ -104,6 +109,10 @@ pub enum SignalMessage {
     RedirectedSignal(RedirectedSignal),
     /// `ietf-dots-signal-channel:heartbeat`.
     Heartbeat(Heartbeat),
+    /// `ietf-dots-telemetry:telemetry-setup` (RFC 9244).
+    TelemetrySetup(TelemetrySetup),
+    /// `ietf-dots-telemetry:telemetry` (RFC 9244).
+    Telemetry(Telemetry),
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use ipnet::IpNet;
 
+use super::telemetry::ScopeTelemetryList;
 use super::text::{TextKind, TextPool};
 use super::{
     ActivationType, AttackStatus, CapacityError, ConflictCause, ConflictStatus, MitigationStatus,
@@ -320,9 +321,10 @@ pub struct ConflictInformation {
 /// One `scope` list entry as it appears on the wire, in either direction: the client's
 /// [`Scope`] plus the server-to-client-only members of RFC 9132 Section 4.4.2.
 ///
-/// Extension point: RFC 9244 telemetry adds `ietf-dots-telemetry:total-traffic`,
-/// `total-attack-traffic`, `total-attack-connection` and `attack-detail` here (CBOR keys
-/// 204–207, comprehension-optional, so they are ignored on the wire until modelled).
+/// RFC 9244 telemetry members of a scope (`ietf-dots-telemetry:total-traffic`,
+/// `total-attack-traffic`, `total-attack-connection`, `attack-detail`; CBOR keys 204–207) are
+/// not stored here but in a [`ScopeTelemetry`](super::ScopeTelemetry) the body carries beside its entries
+/// ([`MitigationScope::telemetry`], [`EfficacyUpdate`](super::EfficacyUpdate)).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct ScopeEntry {
     /// `mid` (server-to-client only; the request carries it in the Uri-Path).
@@ -378,6 +380,9 @@ impl ScopeEntry {
 pub struct MitigationScope {
     /// The `scope` list.
     pub scopes: heapless::Vec<ScopeEntry, MAX_SCOPES>,
+    /// RFC 9244 telemetry of some of the scopes, by index (`ietf-dots-telemetry:total-traffic`,
+    /// `total-attack-traffic`, `total-attack-connection`, `attack-detail`; Section 9).
+    pub telemetry: ScopeTelemetryList,
 }
 
 /// A mitigation request or efficacy update body (PUT): a `mitigation-scope` with exactly one

@@ -141,6 +141,81 @@ pub enum ValidationError {
         /// The member.
         field: &'static str,
     },
+    /// A telemetry request (RFC 9244 PUT to `/tm-setup` or `/tm`) with other than exactly one
+    /// `telemetry` / `pre-or-ongoing-mitigation` entry: one `tsid` or `tmid` names one entry.
+    #[error("the request carries {count} '{field}' entries; exactly one is expected")]
+    EntryCount {
+        /// `telemetry` or `pre-or-ongoing-mitigation`.
+        field: &'static str,
+        /// Number of entries found.
+        count: usize,
+    },
+    /// A member that carries nothing where RFC 9244 requires content ("at least one configurable
+    /// attribute", Section 7.1.2; empty values, Section 5.3).
+    #[error("'{field}' carries no attribute")]
+    EmptyMember {
+        /// The member.
+        field: &'static str,
+    },
+    /// A value outside its YANG range (a percentile outside 0.00..=100.00,
+    /// `telemetry-notify-interval` outside 1..=3600, a baseline `id` of 0).
+    #[error("'{field}' is outside its range")]
+    OutOfRange {
+        /// The member.
+        field: &'static str,
+    },
+    /// A value below the one it must not be below (`mid-percentile` below `low-percentile`,
+    /// `max-config-values` below `min-config-values`, `end-time` before `start-time`).
+    #[error("'{field}' is below '{other}'")]
+    ValueBelow {
+        /// The member that is too small.
+        field: &'static str,
+        /// The member it is compared with.
+        other: &'static str,
+    },
+    /// Two entries of a YANG list with the same key.
+    #[error("two '{field}' entries have the same key")]
+    DuplicateListKey {
+        /// The list.
+        field: &'static str,
+    },
+    /// Every `total-pipe-capacity` entry has `capacity` 0 (RFC 9244 Section 7.2.1: 4.00; a
+    /// DELETE removes all links).
+    #[error("'capacity' is 0 for every link; use DELETE to remove all links")]
+    PipeAllZero,
+    /// More than one unit of one unit class for a link (RFC 9244 Section 7.2: "only one unit
+    /// per unit class is allowed").
+    #[error("'{field}' uses more than one unit of one unit class")]
+    UnitClassRepeated {
+        /// The list.
+        field: &'static str,
+    },
+    /// A `pre-or-ongoing-mitigation` entry without a `target` holding one of `target-prefix`,
+    /// `target-fqdn`, `target-uri`, `alias-name` or `mid-list` (RFC 9244 Section 8.1.1).
+    #[error("no target: 'target' with one of target-prefix, target-fqdn, target-uri, alias-name or mid-list is required")]
+    MissingTelemetryTarget,
+    /// A server's `pre-or-ongoing-mitigation` entry with its `target` only (RFC 9244 Section
+    /// 8.1.1: the target and one other attribute).
+    #[error("the pre-or-ongoing-mitigation entry carries no telemetry besides its target")]
+    MissingTelemetryData,
+    /// `measurement-sample` not shorter than `measurement-interval` (RFC 9244 Section 11.1).
+    #[error("'measurement-sample' is not shorter than 'measurement-interval'")]
+    SampleNotBelowInterval,
+    /// A member the YANG module does not define where it appears (`unit-config` in
+    /// `max-config-values`, `current-g` in a baseline ...).
+    #[error("'{field}' is not a member of '{within}'")]
+    NotAllowedHere {
+        /// The member.
+        field: &'static str,
+        /// Where it appears.
+        within: &'static str,
+    },
+    /// Telemetry attached to a scope index the body does not have.
+    #[error("telemetry attached to scope {scope}, which the body does not have")]
+    DanglingTelemetry {
+        /// The scope index.
+        scope: usize,
+    },
 }
 
 impl ValidationError {
@@ -173,11 +248,23 @@ impl ValidationError {
             | ValidationError::UnacceptableValue { parameter, .. } => parameter,
             ValidationError::InconsistentMaxPayloads => "max-payloads",
             ValidationError::InvalidRedirect => "alt-server",
+            ValidationError::EntryCount { field, .. }
+            | ValidationError::EmptyMember { field }
+            | ValidationError::OutOfRange { field }
+            | ValidationError::ValueBelow { field, .. }
+            | ValidationError::DuplicateListKey { field }
+            | ValidationError::UnitClassRepeated { field }
+            | ValidationError::NotAllowedHere { field, .. } => field,
+            ValidationError::PipeAllZero => "capacity",
+            ValidationError::MissingTelemetryTarget => "target",
+            ValidationError::MissingTelemetryData => "pre-or-ongoing-mitigation",
+            ValidationError::SampleNotBelowInterval => "measurement-sample",
+            ValidationError::DanglingTelemetry { .. } => "scope",
         }
     }
 }
 
-type Result = core::result::Result<(), ValidationError>;
+pub(crate) type Result = core::result::Result<(), ValidationError>;
 
 /// Whether `a/la` and `b/lb` share addresses: their first `min(la, lb)` bits agree.
 fn overlaps(a: u128, la: u8, b: u128, lb: u8, bits: u8) -> bool {
@@ -220,7 +307,7 @@ pub fn check_prefix(prefix: &IpNet) -> core::result::Result<(), PrefixProblem> {
     }
 }
 
-fn prefixes(field: &'static str, list: &[IpNet]) -> Result {
+pub(crate) fn prefixes(field: &'static str, list: &[IpNet]) -> Result {
     for p in list {
         check_prefix(p).map_err(|problem| ValidationError::InvalidPrefix {
             field,
@@ -231,7 +318,7 @@ fn prefixes(field: &'static str, list: &[IpNet]) -> Result {
     Ok(())
 }
 
-fn port_ranges(field: &'static str, list: &[PortRange]) -> Result {
+pub(crate) fn port_ranges(field: &'static str, list: &[PortRange]) -> Result {
     for r in list {
         if let Some(upper) = r.upper {
             if upper < r.lower {
@@ -274,7 +361,7 @@ fn is_uri(s: &str) -> bool {
             .any(|c| c.is_ascii_whitespace() || c.is_ascii_control())
 }
 
-fn targets(t: &Targets) -> Result {
+pub(crate) fn targets(t: &Targets) -> Result {
     prefixes("target-prefix", &t.prefixes)?;
     port_ranges("target-port-range", &t.port_ranges)?;
     if !t.fqdns().all(is_domain_name) {
@@ -391,7 +478,8 @@ impl MitigationRequest {
 
 impl MitigationScope {
     /// Validates a server-to-client `mitigation-scope` body (GET response, notification):
-    /// no `attack-status`, ordered ranges.
+    /// no `attack-status`, ordered ranges, and RFC 9244 telemetry attached to existing scopes
+    /// only, each valid.
     pub fn validate_response(&self) -> Result {
         for e in &self.scopes {
             if e.scope.attack_status.is_some() {
@@ -401,7 +489,7 @@ impl MitigationScope {
             }
             port_ranges("target-port-range", &e.scope.targets.port_ranges)?;
         }
-        Ok(())
+        self.validate_telemetry()
     }
 }
 
