@@ -133,12 +133,44 @@ fn norm_str(buf: &[u8; 256], n: usize) -> &str {
     core::str::from_utf8(buf.get(..n).unwrap_or(&[])).unwrap_or("")
 }
 
+/// Largest client slot the global index can hold (24 bits, packed with the prefix length).
+pub(crate) const MAX_SLOTS: usize = 1 << 24;
+
+/// A global index key, 24 bytes: network, then length and slot packed (`len << 24 | slot`,
+/// which orders as `(len, slot)`), then `mid`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct GKey {
-    net: Net,
-    slot: u32,
+    hi: u64,
+    lo: u64,
+    len_slot: u32,
     mid: u32,
 }
+
+impl GKey {
+    fn new(net: Net, slot: u32, mid: u32) -> GKey {
+        GKey {
+            hi: net.hi,
+            lo: net.lo,
+            len_slot: (u32::from(net.len) << 24) | (slot & 0x00ff_ffff),
+            mid,
+        }
+    }
+
+    fn net(&self) -> Net {
+        Net {
+            hi: self.hi,
+            lo: self.lo,
+            len: (self.len_slot >> 24) as u8,
+        }
+    }
+
+    fn slot(&self) -> u32 {
+        self.len_slot & 0x00ff_ffff
+    }
+}
+
+/// Exact-match name map: normalized name → `(slot, mid)`s.
+type NameMap = BTreeMap<Box<str>, Vec<(u32, u32)>>;
 
 /// Every client's targets.
 #[derive(Debug, Default)]
@@ -146,12 +178,12 @@ pub(crate) struct GlobalIndex {
     prefixes: BTreeSet<GKey>,
     counts: Vec<u32>,
     lens: LenSet,
-    names: [BTreeMap<Box<str>, Vec<(u32, u32)>>; 2],
+    names: [NameMap; 2],
 }
 
 impl GlobalIndex {
     pub(crate) fn insert_prefix(&mut self, net: Net, slot: u32, mid: u32) {
-        if self.prefixes.insert(GKey { net, slot, mid }) {
+        if self.prefixes.insert(GKey::new(net, slot, mid)) {
             if self.counts.is_empty() {
                 self.counts = alloc::vec![0; 129];
             }
@@ -163,7 +195,7 @@ impl GlobalIndex {
     }
 
     pub(crate) fn remove_prefix(&mut self, net: Net, slot: u32, mid: u32) {
-        if self.prefixes.remove(&GKey { net, slot, mid }) {
+        if self.prefixes.remove(&GKey::new(net, slot, mid)) {
             if let Some(c) = self.counts.get_mut(usize::from(net.len)) {
                 *c = c.saturating_sub(1);
                 if *c == 0 {
@@ -187,18 +219,10 @@ impl GlobalIndex {
     ) -> ControlFlow<()> {
         for l in self.lens.up_to(net.len) {
             let a = net.truncate(l);
-            let lo = GKey {
-                net: a,
-                slot: 0,
-                mid: 0,
-            };
-            let hi = GKey {
-                net: a,
-                slot: u32::MAX,
-                mid: u32::MAX,
-            };
+            let lo = GKey::new(a, 0, 0);
+            let hi = GKey::new(a, u32::MAX, u32::MAX);
             for k in self.prefixes.range(lo..=hi) {
-                f(k.slot, k.mid, k.net)?;
+                f(k.slot(), k.mid, k.net())?;
             }
         }
         if net.len < 128 {
@@ -207,26 +231,18 @@ impl GlobalIndex {
                 ..net
             };
             let end = Net::new(net.last(), 128);
-            let lo = GKey {
-                net: first,
-                slot: 0,
-                mid: 0,
-            };
-            let hi = GKey {
-                net: end,
-                slot: u32::MAX,
-                mid: u32::MAX,
-            };
+            let lo = GKey::new(first, 0, 0);
+            let hi = GKey::new(end, u32::MAX, u32::MAX);
             for k in self.prefixes.range(lo..=hi) {
-                if k.net.len > net.len {
-                    f(k.slot, k.mid, k.net)?;
+                if k.net().len > net.len {
+                    f(k.slot(), k.mid, k.net())?;
                 }
             }
         }
         ControlFlow::Continue(())
     }
 
-    fn map(&self, kind: NameKind) -> Option<&BTreeMap<Box<str>, Vec<(u32, u32)>>> {
+    fn map(&self, kind: NameKind) -> Option<&NameMap> {
         match kind {
             NameKind::Fqdn => self.names.first(),
             NameKind::Uri => self.names.get(1),
@@ -286,9 +302,14 @@ impl GlobalIndex {
         ControlFlow::Continue(())
     }
 
+    /// Whether an entry exists (for consistency checks).
+    pub(crate) fn contains_prefix(&self, net: Net, slot: u32, mid: u32) -> bool {
+        self.prefixes.contains(&GKey::new(net, slot, mid))
+    }
+
     /// Number of prefix entries (for consistency checks).
     pub(crate) fn prefix_entries(&self) -> impl Iterator<Item = (u32, u32, Net)> + '_ {
-        self.prefixes.iter().map(|k| (k.slot, k.mid, k.net))
+        self.prefixes.iter().map(|k| (k.slot(), k.mid, k.net()))
     }
 
     /// Name entries (for consistency checks).
@@ -301,10 +322,32 @@ impl GlobalIndex {
     }
 }
 
+/// A client index key, 24 bytes, ordered by network, length, `mid`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct CKey {
-    net: Net,
+    hi: u64,
+    lo: u64,
+    len: u8,
     mid: u32,
+}
+
+impl CKey {
+    fn new(net: Net, mid: u32) -> CKey {
+        CKey {
+            hi: net.hi,
+            lo: net.lo,
+            len: net.len,
+            mid,
+        }
+    }
+
+    fn net(&self) -> Net {
+        Net {
+            hi: self.hi,
+            lo: self.lo,
+            len: self.len,
+        }
+    }
 }
 
 /// One client's targets: sorted vectors (a client holds a bounded number of requests).
@@ -317,8 +360,10 @@ pub(crate) struct ClientIndex {
 
 impl ClientIndex {
     pub(crate) fn insert_prefix(&mut self, net: Net, mid: u32) {
-        let k = CKey { net, mid };
+        let k = CKey::new(net, mid);
         if let Err(at) = self.prefixes.binary_search(&k) {
+            // Exact growth: a client's index is small and long-lived.
+            self.prefixes.reserve_exact(1);
             self.prefixes.insert(at, k);
             self.lens.insert(net.len);
         }
@@ -329,7 +374,7 @@ impl ClientIndex {
         self.names.retain(|(_, _, m)| *m != mid);
         self.lens = LenSet::default();
         for k in &self.prefixes {
-            self.lens.insert(k.net.len);
+            self.lens.insert(k.len);
         }
     }
 
@@ -341,6 +386,7 @@ impl ClientIndex {
             .names
             .binary_search_by(|(k, s, m)| (*k, &**s, *m).cmp(&(kind, key, mid)));
         if let Err(at) = pos {
+            self.names.reserve_exact(1);
             self.names.insert(at, (kind, Box::from(key), mid));
         }
     }
@@ -349,9 +395,14 @@ impl ClientIndex {
     pub(crate) fn overlapping(&self, net: Net, mut f: impl FnMut(u32, Net)) {
         for l in self.lens.up_to(net.len) {
             let a = net.truncate(l);
-            let start = self.prefixes.partition_point(|k| k.net < a);
-            for k in self.prefixes.iter().skip(start).take_while(|k| k.net == a) {
-                f(k.mid, k.net);
+            let start = self.prefixes.partition_point(|k| k.net() < a);
+            for k in self
+                .prefixes
+                .iter()
+                .skip(start)
+                .take_while(|k| k.net() == a)
+            {
+                f(k.mid, a);
             }
         }
         if net.len < 128 {
@@ -360,15 +411,15 @@ impl ClientIndex {
                 ..net
             };
             let end = Net::new(net.last(), 128);
-            let start = self.prefixes.partition_point(|k| k.net < first);
+            let start = self.prefixes.partition_point(|k| k.net() < first);
             for k in self
                 .prefixes
                 .iter()
                 .skip(start)
-                .take_while(|k| k.net <= end)
+                .take_while(|k| k.net() <= end)
             {
-                if k.net.len > net.len {
-                    f(k.mid, k.net);
+                if k.len > net.len {
+                    f(k.mid, k.net());
                 }
             }
         }
@@ -392,8 +443,13 @@ impl ClientIndex {
         }
     }
 
+    /// Whether an entry exists (for consistency checks).
+    pub(crate) fn contains_prefix(&self, net: Net, mid: u32) -> bool {
+        self.prefixes.binary_search(&CKey::new(net, mid)).is_ok()
+    }
+
     pub(crate) fn prefix_entries(&self) -> impl Iterator<Item = (u32, Net)> + '_ {
-        self.prefixes.iter().map(|k| (k.mid, k.net))
+        self.prefixes.iter().map(|k| (k.mid, k.net()))
     }
 
     pub(crate) fn name_entries(&self) -> impl Iterator<Item = (NameKind, &str, u32)> + '_ {

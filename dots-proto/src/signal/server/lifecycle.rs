@@ -256,7 +256,11 @@ impl<H: SignalHooks> SignalServer<H> {
                     *x = m;
                 }
             }
-            Err(i) => c.mitigations.insert(i, m),
+            Err(i) => {
+                // Exact growth: per-client tables are bounded and long-lived.
+                c.mitigations.reserve_exact(1);
+                c.mitigations.insert(i, m);
+            }
         }
         if deadline != Instant::MAX {
             self.timers.insert((deadline, slot, mid));
@@ -850,13 +854,13 @@ pub(crate) fn check_invariants<H: SignalHooks>(s: &SignalServer<H>) -> Result<()
             let scope = encode::stored_request(m).entry.scope;
             for p in super::mitigate::all_prefixes(&scope, m.aliases()) {
                 let net = Net::from_ipnet(p);
-                if !c.index.prefix_entries().any(|e| e == (m.mid, net)) {
+                if !c.index.contains_prefix(net, m.mid) {
                     return Err(format!(
                         "{}/{}: prefix {p} not in client index",
                         c.cuid, m.mid
                     ));
                 }
-                if !s.index.prefix_entries().any(|e| e == (slot, m.mid, net)) {
+                if !s.index.contains_prefix(net, slot, m.mid) {
                     return Err(format!(
                         "{}/{}: prefix {p} not in global index",
                         c.cuid, m.mid

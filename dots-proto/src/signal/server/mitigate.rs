@@ -893,7 +893,7 @@ impl<H: SignalHooks> SignalServer<H> {
                 encode::write_entries(self, now, c.mitigations.iter(), content, out)
             }
         }
-        .map_err(|needed| Fail::TooSmall(needed))?;
+        .map_err(Fail::TooSmall)?;
         let mut r = Response::cbor(Code::CONTENT, len);
         let target = mid.map_or(ObserveTarget::AllMitigations, ObserveTarget::Mitigation);
         r.observe = match observe {

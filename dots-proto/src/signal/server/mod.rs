@@ -310,7 +310,7 @@ impl<H: SignalHooks> SignalServer<H> {
 
     /// Whether a new client record may be created (the `max_clients` quota).
     pub(crate) fn room_for_client(&self) -> Result<(), Fail> {
-        if self.by_cuid.len() >= self.config.quotas.max_clients {
+        if self.by_cuid.len() >= self.config.quotas.max_clients.min(index::MAX_SLOTS - 1) {
             Err(Fail::Unavailable(self.config.retry_after))
         } else {
             Ok(())
