@@ -13,18 +13,11 @@ fn check_frame(frame: &Frame<'_>, data: &[u8]) {
     let _ = frame.check_critical_options();
     let _ = frame.signal();
     let options = frame.options();
-    let _ = (
-        options.uri_path().count(),
-        options.content_format(),
-        options.block2(),
-    );
+    let _ = (options.uri_path().count(), options.content_format(), options.block2());
     let repr = Box::new(FrameRepr::<MAX_FRAME, MAX_FRAME>::parse(frame).expect("fits"));
     let mut buf = vec![0u8; repr.encoded_len()];
     assert_eq!(repr.emit(&mut buf), Ok(buf.len()));
-    assert_eq!(
-        buf, data,
-        "the encoding is canonical: re-encoding gives the same bytes"
-    );
+    assert_eq!(buf, data, "the encoding is canonical: re-encoding gives the same bytes");
     let again = Frame::parse(&buf).expect("re-encoded frame parses");
     assert_eq!(&again, frame);
 }
@@ -47,9 +40,7 @@ fn decode(data: &[u8], cuts: &[usize]) -> (Vec<Vec<u8>>, Option<dots_codec::coap
 
 fuzz_target!(|input: &[u8]| {
     let mut u = Unstructured::new(input);
-    let Ok(split) = u8::arbitrary(&mut u) else {
-        return;
-    };
+    let Ok(split) = u8::arbitrary(&mut u) else { return };
     let data = u.take_rest();
 
     if let Ok(frame) = Frame::parse(data) {

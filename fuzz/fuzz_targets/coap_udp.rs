@@ -18,23 +18,9 @@ fuzz_target!(|data: &[u8]| {
     for segment in options.uri_path().chain(options.uri_query()) {
         let _ = segment;
     }
-    let _ = (
-        options.content_format(),
-        options.observe(),
-        options.block1(),
-        options.block2(),
-    );
-    let _ = (
-        options.q_block1(),
-        options.q_block2_all().count(),
-        options.hop_limit(),
-    );
-    let _ = (
-        options.size1(),
-        options.size2(),
-        options.uri_host(),
-        options.uri_port(),
-    );
+    let _ = (options.content_format(), options.observe(), options.block1(), options.block2());
+    let _ = (options.q_block1(), options.q_block2_all().count(), options.hop_limit());
+    let _ = (options.size1(), options.size2(), options.uri_host(), options.uri_port());
 
     // Every datagram of up to 64 KiB fits these capacities.
     if data.len() > 65536 {
@@ -43,10 +29,7 @@ fuzz_target!(|data: &[u8]| {
     let repr = Box::new(MessageRepr::<65536, 65536>::parse(&message).expect("fits"));
     let mut buf = vec![0u8; repr.encoded_len()];
     assert_eq!(repr.emit(&mut buf), Ok(buf.len()));
-    assert_eq!(
-        buf, data,
-        "the encoding is canonical: re-encoding gives the same bytes"
-    );
+    assert_eq!(buf, data, "the encoding is canonical: re-encoding gives the same bytes");
     let again = Message::parse(&buf).expect("re-encoded message parses");
     assert_eq!(again, message);
     assert!(*Box::new(MessageRepr::<65536, 65536>::parse(&again).expect("fits")) == *repr);

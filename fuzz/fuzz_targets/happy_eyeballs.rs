@@ -120,8 +120,7 @@ fuzz_target!(|input: Input| {
         live: BTreeSet::new(),
         seen: BTreeSet::new(),
     };
-    let _ =
-        h.he.add_server_address(SocketAddr::from(([192, 0, 2, 1], 4646)));
+    let _ = h.he.add_server_address(SocketAddr::from(([192, 0, 2, 1], 4646)));
     let mut skip = false;
     for op in input.ops.iter().take(256) {
         let now = Instant::from_millis(h.now);
@@ -132,11 +131,7 @@ fuzz_target!(|input: Input| {
                 } else {
                     SocketAddr::from(([192, 0, 2, host], 4646))
                 };
-                let c = if tcp {
-                    Candidate::tcp(addr)
-                } else {
-                    Candidate::udp(addr)
-                };
+                let c = if tcp { Candidate::tcp(addr) } else { Candidate::udp(addr) };
                 let _ = h.he.add_candidate(c);
             }
             Op::Connect => {

@@ -13,9 +13,6 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(json::from_str(&text).expect("re-encoded JSON decodes"), m);
         let mut buf = vec![0u8; m.encoded_len()];
         let n = m.encode_cbor(&mut buf).expect("exact length");
-        assert_eq!(
-            SignalMessage::decode_cbor(&buf[..n]).expect("CBOR decodes"),
-            m
-        );
+        assert_eq!(SignalMessage::decode_cbor(&buf[..n]).expect("CBOR decodes"), m);
     }
 });
