@@ -96,9 +96,24 @@ impl LenSet {
 
     /// The lengths in use that are `<= max`, ascending.
     pub(crate) fn up_to(&self, max: u8) -> impl Iterator<Item = u8> + '_ {
-        (0..=max.min(128)).filter(|&l| {
-            let l = usize::from(l);
-            self.0.get(l / 64).is_some_and(|w| w & (1 << (l % 64)) != 0)
+        let max = u32::from(max.min(128));
+        self.0.iter().enumerate().flat_map(move |(i, &w)| {
+            let base = (i as u32) * 64;
+            // Keep the bits for lengths base..=max.
+            let keep = match max.checked_sub(base) {
+                None => 0,
+                Some(d) if d >= 63 => u64::MAX,
+                Some(d) => (1u64 << (d + 1)) - 1,
+            };
+            let mut bits = w & keep;
+            core::iter::from_fn(move || {
+                if bits == 0 {
+                    return None;
+                }
+                let b = bits.trailing_zeros();
+                bits &= bits - 1;
+                Some((base + b) as u8)
+            })
         })
     }
 }
@@ -482,6 +497,20 @@ mod tests {
         c.overlapping(n(q), |mid, _| v.push(mid));
         v.sort_unstable();
         v
+    }
+
+    #[test]
+    fn length_sets() {
+        let mut l = LenSet::default();
+        for x in [0u8, 8, 63, 64, 96, 127, 128] {
+            l.insert(x);
+        }
+        let v: Vec<u8> = l.up_to(128).collect();
+        assert_eq!(v, vec![0, 8, 63, 64, 96, 127, 128]);
+        assert_eq!(l.up_to(64).collect::<Vec<_>>(), vec![0, 8, 63, 64]);
+        assert_eq!(l.up_to(63).collect::<Vec<_>>(), vec![0, 8, 63]);
+        assert_eq!(l.up_to(7).collect::<Vec<_>>(), vec![0]);
+        assert_eq!(l.up_to(127).count(), 6);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use dots_codec::coap::{Code, ContentFormat};
-use dots_codec::model::MitigationStatus;
+use dots_codec::model::{MitigationStatus, Scope};
 
 use super::config::PRECONFIGURED_REPEATS;
 use super::encode;
@@ -64,6 +64,10 @@ impl<H: SignalHooks> SignalServer<H> {
             Some(c) => Snap {
                 client_active: c.active > 0,
                 session: match &c.owner {
+                    // The usual case: the client is its own session.
+                    Owner::Peer(p) if Arc::ptr_eq(p, &c.cuid) => {
+                        Some((p.clone(), c.session_active > 0))
+                    }
                     Owner::Peer(p) => Some((p.clone(), self.session_phase(&c.owner))),
                     Owner::Gateway => None,
                 },
@@ -95,7 +99,10 @@ impl<H: SignalHooks> SignalServer<H> {
             }
         }
         if let Some((p, before)) = snap.session {
-            let after = self.session_phase(&Owner::Peer(p.clone()));
+            let after = match self.client(slot) {
+                Some(c) if Arc::ptr_eq(&p, &c.cuid) => c.session_active > 0,
+                _ => self.session_phase(&Owner::Peer(p.clone())),
+            };
             if after != before {
                 self.push_event(ServerEvent::SessionConfigChanged {
                     cuid: p,
@@ -120,6 +127,14 @@ impl<H: SignalHooks> SignalServer<H> {
         } else {
             c.active.saturating_sub(1)
         };
+        if matches!(&c.owner, Owner::Peer(p) if Arc::ptr_eq(p, &c.cuid)) {
+            c.session_active = if up {
+                c.session_active.saturating_add(1)
+            } else {
+                c.session_active.saturating_sub(1)
+            };
+            return;
+        }
         let owner = c.owner.clone();
         let session = match owner {
             Owner::Gateway => {
@@ -233,20 +248,19 @@ impl<H: SignalHooks> SignalServer<H> {
 
     // ---- records ---------------------------------------------------------------------------
 
-    /// Inserts a new record with its index entries and timer.
-    pub(crate) fn insert_mitigation(&mut self, slot: u32, m: Mitigation) {
+    /// Inserts a new record with its index entries and timer; `scope` is its request.
+    pub(crate) fn insert_mitigation(&mut self, slot: u32, m: Mitigation, scope: &Scope) {
         let mid = m.mid;
         let deadline = m.deadline();
-        let scope = encode::stored_request(&m).entry.scope;
         let Some(c) = self.clients.get_mut(slot as usize).and_then(Option::as_mut) else {
             return;
         };
-        for p in super::mitigate::all_prefixes(&scope, m.aliases()) {
+        for p in super::mitigate::all_prefixes(scope, m.aliases()) {
             let net = Net::from_ipnet(p);
             c.index.insert_prefix(net, mid);
             self.index.insert_prefix(net, slot, mid);
         }
-        for (kind, name) in super::mitigate::all_names(&scope, m.aliases()) {
+        for (kind, name) in super::mitigate::all_names(scope, m.aliases()) {
             c.index.insert_name(kind, name, mid);
             self.index.insert_name(kind, name, slot, mid);
         }
@@ -275,18 +289,16 @@ impl<H: SignalHooks> SignalServer<H> {
         };
         let Some(i) = c.find(mid) else { return };
         let mut m = c.mitigations.remove(i);
-        let nets: Vec<Net> = c
-            .index
-            .prefix_entries()
-            .filter(|(x, _)| *x == mid)
-            .map(|(_, n)| n)
-            .collect();
-        let names: Vec<(super::index::NameKind, Box<str>)> = c
-            .index
-            .name_entries()
-            .filter(|(_, _, x)| *x == mid)
-            .map(|(k, n, _)| (k, Box::from(n)))
-            .collect();
+        for (x, n) in c.index.prefix_entries() {
+            if x == mid {
+                self.index.remove_prefix(n, slot, mid);
+            }
+        }
+        for (k, n, x) in c.index.name_entries() {
+            if x == mid {
+                self.index.remove_name(k, n, slot, mid);
+            }
+        }
         c.index.remove_mid(mid);
         if m.observed {
             c.observers = c.observers.saturating_sub(1);
@@ -297,12 +309,6 @@ impl<H: SignalHooks> SignalServer<H> {
             config: false,
         };
         let cuid = c.cuid.clone();
-        for n in nets {
-            self.index.remove_prefix(n, slot, mid);
-        }
-        for (k, n) in names {
-            self.index.remove_name(k, &n, slot, mid);
-        }
         self.timers.remove(&(m.deadline(), slot, mid));
         let was_active = is_active(m.status);
         if was_active {

@@ -308,13 +308,19 @@ impl<H: SignalHooks> SignalServer<H> {
             Code::BAD_REQUEST,
             "the 'mid' Uri-Path parameter is missing",
         ))?;
-        let body = Self::decode_request(req.payload)?;
+        let mut body = Self::decode_request(req.payload)?;
         body.validate().map_err(Fail::Invalid)?;
-        let scope = &body.entry.scope;
+        // The canonical stored form (see `canonical`), encoded in place.
+        let asked = body.entry.scope.lifetime.take();
+        let attack = body.entry.scope.attack_status.take();
+        if body.entry.scope.trigger_mitigation == Some(true) {
+            body.entry.scope.trigger_mitigation = None;
+        }
         let mut scratch = [0u8; MIN_RESPONSE_BUFFER];
-        let n = canonical(scope)
-            .encode_cbor(&mut scratch)
-            .map_err(|_| Fail::Internal)?;
+        let n = body.encode_cbor(&mut scratch).map_err(|_| Fail::Internal)?;
+        body.entry.scope.lifetime = asked;
+        body.entry.scope.attack_status = attack;
+        let scope = &body.entry.scope;
         let stored = scratch.get(..n).ok_or(Fail::Internal)?;
         if let Some(m) = ctx
             .slot
@@ -346,7 +352,7 @@ impl<H: SignalHooks> SignalServer<H> {
                 ));
             }
         }
-        self.new_request(now, ctx, mid, &body, stored, out)
+        self.new_request(now, ctx, mid, body, stored, out)
     }
 
     pub(crate) fn cuid_arc(&self, slot: u32) -> alloc::sync::Arc<str> {
@@ -377,7 +383,7 @@ impl<H: SignalHooks> SignalServer<H> {
         now: Instant,
         ctx: &Ctx<'_, '_>,
         mid: u32,
-        body: &MitigationRequest,
+        body: MitigationRequest,
         stored: &[u8],
         out: &mut [u8],
     ) -> Result<Handled, Fail> {
@@ -518,7 +524,7 @@ impl<H: SignalHooks> SignalServer<H> {
             request: Box::from(stored),
             aliases: (!aliases.is_empty()).then(|| aliases.clone().into_boxed_slice()),
         };
-        self.insert_mitigation(slot, m);
+        self.insert_mitigation(slot, m, scope);
         if trigger {
             self.count_active(slot, true);
         }
@@ -549,7 +555,7 @@ impl<H: SignalHooks> SignalServer<H> {
         }
         let conflict =
             cross.map(|(hs, hm)| self.cross_conflict_info(scope, &aliases, hs, hm, true));
-        let mut event_scope = Box::new(scope.clone());
+        let mut event_scope = Box::new(body.entry.scope);
         event_scope.lifetime = Some(granted);
         event_scope.attack_status = None;
         self.push_event(ServerEvent::MitigationRequested {

@@ -212,7 +212,7 @@ impl<H: SignalHooks> SignalServer<H> {
                 let status = MitigationStatus::from_value(u64::from(m.status))
                     .filter(|st| *st != MitigationStatus::Terminated)
                     .ok_or_else(bad)?;
-                MitigationRequest::decode_cbor(&m.request).map_err(|_| bad())?;
+                let req = MitigationRequest::decode_cbor(&m.request).map_err(|_| bad())?;
                 if s.client(slot).and_then(|x| x.get(m.mid)).is_some() {
                     return Err(bad());
                 }
@@ -249,7 +249,7 @@ impl<H: SignalHooks> SignalServer<H> {
                     request: m.request.clone().into_boxed_slice(),
                     aliases: (!m.aliases.is_empty()).then(|| m.aliases.clone().into_boxed_slice()),
                 };
-                s.insert_mitigation(slot, rec);
+                s.insert_mitigation(slot, rec, &req.entry.scope);
                 if is_active(status) {
                     s.count_active(slot, true);
                 }
