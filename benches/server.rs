@@ -84,13 +84,12 @@ struct Table {
 
 impl Table {
     fn put(&mut self, client: usize, set: usize, mid: u32) -> Code {
-        let cuid = format!("cuid={}", self.cuids[client]);
         let mut mb = [0u8; 16];
         let segs = [
             ".well-known",
             "dots",
             "mitigate",
-            &cuid,
+            &self.cuid_segments[client],
             mid_segment(mid, &mut mb),
         ];
         let req = Request::new(Code::PUT, &segs).with_cbor(&self.bodies[client * PER_CLIENT + set]);

@@ -49,6 +49,7 @@ pub mod cbor;
 pub mod coap;
 #[cfg(feature = "json")]
 pub mod data;
+#[cfg(feature = "json")]
 pub mod json;
 pub mod keys;
 pub mod model;
