@@ -6,6 +6,7 @@ mod signal_server_support;
 
 use std::alloc::System;
 
+use dots_codec::cbor::CborBody;
 use dots_codec::coap::Code;
 use dots_proto::signal::server::{ServerConfig, SignalServer};
 use dots_proto::time::Instant;
@@ -84,6 +85,19 @@ fn bytes_per_active_mitigation_and_per_idle_client() {
         "{per_mitigation} B per active mitigation"
     );
     server.check_invariants().unwrap();
+
+    // GET of all a client's mitigations (10 scopes) allocates nothing.
+    let get = path(&mitigate_uri(&cuids[7], None));
+    let get: Vec<&str> = get.iter().map(String::as_str).collect();
+    let req = dots_proto::signal::server::Request::new(Code::GET, &get);
+    let peer = dots_proto::data::PeerIdentity::client(&cuids[7]);
+    let region_get = Region::new(GLOBAL);
+    let r = server.handle_request(now, &peer, &req, &mut out).unwrap();
+    assert_eq!(region_get.change().allocations, 0, "GET allocates nothing");
+    let r = r.response().unwrap();
+    assert_eq!(r.code, Code::CONTENT);
+    let all = dots_codec::model::MitigationScope::decode_cbor(&out[..r.payload_len]).unwrap();
+    assert_eq!(all.scopes.len(), PER_CLIENT as usize);
 
     // Idle clients: a negotiated configuration each, no mitigation.
     let mut server = SignalServer::new(ServerConfig::default());
