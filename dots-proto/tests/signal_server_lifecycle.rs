@@ -161,6 +161,25 @@ fn withdrawn_until(h: &mut Harness, mid: u32) -> Duration {
 }
 
 #[test]
+fn the_terminating_period_outlives_the_lifetime() {
+    let mut h = Harness::new();
+    h.put(CUID, 1, P, 60);
+    h.advance_secs(30);
+    assert_eq!(withdrawn_until(&mut h, 1), Duration::from_secs(120));
+    h.advance_secs(119);
+    assert_eq!(h.status(CUID, 1), Some(S::ClientWithdrawn));
+    h.advance_secs(1);
+    assert_eq!(h.status(CUID, 1), None);
+    assert!(matches!(
+        h.events()[0],
+        ServerEvent::MitigationTerminated {
+            reason: TerminationReason::WithdrawalElapsed,
+            ..
+        }
+    ));
+}
+
+#[test]
 fn re_requests_double_the_terminating_period_up_to_300_seconds() {
     let mut h = Harness::new();
     h.put(CUID, 1, P, 3600);

@@ -846,7 +846,8 @@ impl<H: SignalHooks> SignalServer<H> {
                 } else if is_active(status) {
                     let until = now + core::time::Duration::from_secs(u64::from(period));
                     self.set_status(now, slot, mid, MitigationStatus::ClientWithdrawn);
-                    self.set_deadlines(slot, mid, None, Some(until));
+                    // The whole period applies, even past the lifetime: it dampens flapping.
+                    self.set_deadlines(slot, mid, Some(Instant::MAX), Some(until));
                     self.push_event(ServerEvent::MitigationWithdrawn {
                         cuid: self.cuid_arc(slot),
                         mid,

@@ -406,7 +406,7 @@ impl<H: SignalHooks> SignalServer<H> {
                 }
                 // RFC 9132 Section 4.4.1.2: cdid counts only from a trusted gateway.
                 let cdid = cdid.filter(|_| peer.trusted_gateway);
-                let slot = self.check_owner(now, peer, cuid)?;
+                let slot = self.check_owner(now, peer, cuid, false)?;
                 let ctx = mitigate::Ctx {
                     peer,
                     cuid,
@@ -421,7 +421,7 @@ impl<H: SignalHooks> SignalServer<H> {
                 }
             }
             DotsPath::Config { sid } => {
-                let slot = self.check_owner(now, peer, peer.cuid)?;
+                let slot = self.check_owner(now, peer, peer.cuid, true)?;
                 match req.code {
                     Code::PUT => self.put_config(now, peer, slot, sid, req),
                     Code::DELETE => self.delete_config(peer, slot, sid),
@@ -437,11 +437,13 @@ impl<H: SignalHooks> SignalServer<H> {
     }
 
     /// The cuid ownership check and the rate limit; returns the client's slot if it exists.
+    /// `session`: the record is the peer's own (`/config`), whatever its gateway role.
     fn check_owner(
         &mut self,
         now: Instant,
         peer: &PeerIdentity<'_>,
         cuid: &str,
+        session: bool,
     ) -> Result<Option<u32>, Fail> {
         let Some(slot) = self.slot_of(cuid) else {
             return Ok(None);
@@ -449,8 +451,8 @@ impl<H: SignalHooks> SignalServer<H> {
         let limit = self.config.quotas.rate;
         let c = self.client_mut(slot).ok_or(Fail::Internal)?;
         let ok = match &c.owner {
-            Owner::Peer(p) => !peer.trusted_gateway && **p == *peer.cuid,
-            Owner::Gateway => peer.trusted_gateway,
+            Owner::Peer(p) => (session || !peer.trusted_gateway) && **p == *peer.cuid,
+            Owner::Gateway => peer.trusted_gateway && !session,
         };
         if !ok {
             // RFC 9132 Section 4.4.1.1 and Figure 11.
