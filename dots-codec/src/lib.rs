@@ -53,6 +53,7 @@ pub mod data;
 pub mod json;
 pub mod keys;
 pub mod model;
+pub mod path;
 
 /// The `ipnet` crate, whose prefix types the model uses.
 pub use ipnet;
