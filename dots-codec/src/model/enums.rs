@@ -63,13 +63,16 @@ dots_enum! {
         AttackStopped = 3, "attack-stopped";
         /// 4: attack has exceeded the mitigation provider capability.
         ExceededCapability = 4, "attack-exceeded-capability";
-        /// 5: DOTS client has withdrawn the mitigation request.
+        /// 5: DOTS client has withdrawn the mitigation request; the mitigation is active but
+        /// terminating.
         ClientWithdrawn = 5, "dots-client-withdrawn-mitigation";
-        /// 6: mitigation terminated by the DOTS server.
+        /// 6: attack mitigation is now terminated.
         Terminated = 6, "attack-mitigation-terminated";
-        /// 7: mitigation withdrawn (active-but-terminating period).
+        /// 7: attack mitigation is withdrawn by the DOTS server (for a `trigger-mitigation = false`
+        /// request overlapping an immediate one: sent four times, then the status becomes 8).
         Withdrawn = 7, "attack-mitigation-withdrawn";
-        /// 8: mitigation active because the signal channel session was lost.
+        /// 8: the mitigation will be triggered only when the signal channel session is lost
+        /// (a pre-configured request with `trigger-mitigation = false`).
         SignalLoss = 8, "attack-mitigation-signal-loss";
     }
 }
