@@ -160,17 +160,18 @@ impl<
 {
     /// The block size in use: the configured one, no larger than the peer asked for, and
     /// small enough that a block with its options fits `MSG` and the peer's Max-Message-Size.
-    pub(crate) fn block_size(&self, asked: Option<u8>) -> u16 {
-        1 << (u32::from(self.block_szx(asked)) + 4)
+    pub(crate) fn block_size(&self, asked: Option<u8>, options_len: usize) -> u16 {
+        1 << (u32::from(self.block_szx(asked, options_len)) + 4)
     }
 
-    pub(crate) fn block_szx(&self, asked: Option<u8>) -> u8 {
+    pub(crate) fn block_szx(&self, asked: Option<u8>, options_len: usize) -> u8 {
         let mut limit = MSG;
         if self.is_tcp() {
             limit = limit.min(self.tcp.peer_max_message_size as usize);
         }
-        // Room for the header, a token, ETag, Size2, block and session options.
-        let room = limit.saturating_sub(40 + BODY_OPTIONS_CAPACITY);
+        // Room for the header (4), a token (8), the payload marker, ETag (9), block (4),
+        // Size2 (5), Observe (4) and the session's options.
+        let room = limit.saturating_sub(34 + options_len);
         let configured = usize::from(self.config.block_size.clamp(16, 1024));
         let mut szx: u8 = 6;
         while szx > 0 && ((1usize << (szx + 4)) > configured || (1usize << (szx + 4)) > room) {
@@ -205,7 +206,7 @@ impl<
         }
         let rec = &self.inb[r];
         let q = rec.req_q_block2 && !self.is_tcp() && ty == MessageType::NonConfirmable;
-        let szx = self.block_szx(rec.req_block2.map(Block::szx));
+        let szx = self.block_szx(rec.req_block2.map(Block::szx), response.options.as_bytes().len());
         let size = 1usize << (szx + 4);
         let nblocks = len.div_ceil(size).max(1);
         if nblocks > MAX_BLOCKS {

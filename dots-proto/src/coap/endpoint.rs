@@ -187,13 +187,24 @@ impl<const MSG: usize> InRecord<MSG> {
     }
 
     pub(crate) fn deadline(&self) -> Option<Instant> {
-        if self.state == InState::Free {
-            return None;
-        }
-        [Some(self.expires), self.ack_at, self.retransmit_at]
-            .into_iter()
-            .flatten()
-            .min()
+        let expires = match self.state {
+            InState::Free => return None,
+            // Kept until acknowledged or given up, whatever the expiry.
+            InState::SeparateSent => None,
+            _ if self.tx != InTx::None => None,
+            _ => Some(self.expires),
+        };
+        let retransmit = if self.state == InState::SeparateSent {
+            self.retransmit_at
+        } else {
+            None
+        };
+        let ack = if self.state == InState::Awaiting {
+            self.ack_at
+        } else {
+            None
+        };
+        [expires, ack, retransmit].into_iter().flatten().min()
     }
 }
 
@@ -603,16 +614,24 @@ impl<
     }
 
     fn fire_timers(&mut self, now: Instant) {
+        // A handler never leaves its timer due (it would fire again at once); the checks after
+        // each call keep it that way should a state combination slip through.
         for i in 0..OUT {
             if TimerTable::<OUT, IN>::due(self.timers.out(i), now) {
                 self.timers.set_out(i, None);
                 self.on_out_timer(i, now);
+                if TimerTable::<OUT, IN>::due(self.timers.out(i), now) {
+                    self.timers.set_out(i, None);
+                }
             }
         }
         for i in 0..IN {
             if TimerTable::<OUT, IN>::due(self.timers.inbound(i), now) {
                 self.timers.set_inbound(i, None);
                 self.on_in_timer(i, now);
+                if TimerTable::<OUT, IN>::due(self.timers.inbound(i), now) {
+                    self.timers.set_inbound(i, None);
+                }
             }
         }
         for g in Global::ALL {
@@ -623,6 +642,9 @@ impl<
                     Global::TxBody => self.on_tx_body_timer(now),
                     Global::RxBody => self.on_rx_body_timer(now),
                     Global::Keepalive => self.on_keepalive_timer(now),
+                }
+                if TimerTable::<OUT, IN>::due(self.timers.global(g), now) {
+                    self.timers.set_global(g, None);
                 }
             }
         }

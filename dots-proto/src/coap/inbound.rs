@@ -336,7 +336,8 @@ impl<
             None
         };
         let seq = observer.map(|_| self.next_observe_seq());
-        let blockwise = response.payload.len() > usize::from(self.block_size(None))
+        let blockwise = response.payload.len()
+            > usize::from(self.block_size(None, response.options.as_bytes().len()))
             || self.inb[r].req_block2.is_some_and(|b| b.num() > 0);
         let result = if blockwise {
             self.answer_blockwise(r, now, &response, ty, mid, seq)

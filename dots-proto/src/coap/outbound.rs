@@ -63,7 +63,7 @@ impl<
             .ok_or(CommandError::QueueFull)?;
         let token = self.new_token();
         let con = req.confirmable && !tcp;
-        let szx = self.block_szx(None);
+        let szx = self.block_szx(None, 0);
         let options = wire::merged(req.options, |list| {
             if req.observe {
                 list.set_observe(0)?;
@@ -358,7 +358,12 @@ impl<
 
     pub(crate) fn arm_out(&mut self, i: usize) {
         let s = &self.out[i];
-        let at = match (s.next_retransmit, s.give_up_at) {
+        let retransmit = if s.state == OutState::Sent && !s.tx_pending {
+            s.next_retransmit
+        } else {
+            None
+        };
+        let at = match (retransmit, s.give_up_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
