@@ -142,8 +142,10 @@ impl TransmissionParameters {
         non_partial_timeout: None,
     };
 
-    /// RFC 7252 §4.8's defaults (PROBING_RATE 1 byte/s), with RFC 9177's Q-Block defaults.
+    /// RFC 7252 §4.8's defaults (MAX_RETRANSMIT 4, PROBING_RATE 1 byte/s), with RFC 9177's
+    /// Q-Block defaults.
     pub const RFC7252: TransmissionParameters = TransmissionParameters {
+        max_retransmit: 4,
         probing_rate: 1,
         ..TransmissionParameters::DOTS
     };
@@ -191,7 +193,7 @@ impl TransmissionParameters {
     }
 
     /// MAX_TRANSMIT_SPAN = ACK_TIMEOUT * (2^MAX_RETRANSMIT - 1) * ACK_RANDOM_FACTOR
-    /// (RFC 7252 §4.8.2): 45 s with the defaults.
+    /// (RFC 7252 §4.8.2): 45 s with RFC 7252's defaults, 21 s with DOTS's (max-retransmit 3).
     #[must_use]
     pub fn max_transmit_span(&self) -> Duration {
         let n = (1u128 << u32::from(self.max_retransmit.min(MAX_RETRANSMIT_LIMIT))) - 1;
@@ -200,7 +202,8 @@ impl TransmissionParameters {
     }
 
     /// MAX_TRANSMIT_WAIT = ACK_TIMEOUT * (2^(MAX_RETRANSMIT + 1) - 1) * ACK_RANDOM_FACTOR
-    /// (RFC 7252 §4.8.2): 93 s with the defaults; how long a CON sender waits at most.
+    /// (RFC 7252 §4.8.2): 93 s with RFC 7252's defaults (45 s with DOTS's); how long a CON
+    /// sender waits at most.
     #[must_use]
     pub fn max_transmit_wait(&self) -> Duration {
         let n = (1u128 << (u32::from(self.max_retransmit.min(MAX_RETRANSMIT_LIMIT)) + 1)) - 1;
@@ -223,14 +226,15 @@ impl TransmissionParameters {
     }
 
     /// EXCHANGE_LIFETIME = MAX_TRANSMIT_SPAN + 2 * MAX_LATENCY + PROCESSING_DELAY
-    /// (RFC 7252 §4.8.2): 247 s. How long a CON's message ID is remembered for deduplication.
+    /// (RFC 7252 §4.8.2): 247 s with RFC 7252's defaults, 223 s with DOTS's. How long a CON's
+    /// message ID is remembered for deduplication.
     #[must_use]
     pub fn exchange_lifetime(&self) -> Duration {
         self.max_transmit_span().saturating_add(self.max_rtt())
     }
 
-    /// NON_LIFETIME = MAX_TRANSMIT_SPAN + MAX_LATENCY (RFC 7252 §4.8.2): 145 s. How long a
-    /// NON's message ID is remembered.
+    /// NON_LIFETIME = MAX_TRANSMIT_SPAN + MAX_LATENCY (RFC 7252 §4.8.2): 145 s with RFC 7252's
+    /// defaults. How long a NON's message ID is remembered.
     #[must_use]
     pub fn non_lifetime(&self) -> Duration {
         self.max_transmit_span().saturating_add(self.max_latency)
@@ -313,6 +317,16 @@ mod tests {
         assert_eq!(p.max_rtt(), Duration::from_secs(202));
         assert_eq!(p.exchange_lifetime(), Duration::from_secs(247));
         assert_eq!(p.non_lifetime(), Duration::from_secs(145));
+        p.validate().unwrap();
+    }
+
+    #[test]
+    fn dots_derived_values() {
+        // RFC 9132 §4.5.2 defaults: max-retransmit 3.
+        let p = TransmissionParameters::DOTS;
+        assert_eq!(p.max_transmit_span(), Duration::from_secs(21));
+        assert_eq!(p.max_transmit_wait(), Duration::from_secs(45));
+        assert_eq!(p.exchange_lifetime(), Duration::from_secs(223));
         p.validate().unwrap();
     }
 
