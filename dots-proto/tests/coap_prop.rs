@@ -74,13 +74,15 @@ fn case() -> impl Strategy<Value = Case> {
         1_000u64..4_000,
         1u8..5,
     )
-        .prop_map(|(seed, loss, requests, ack_timeout_ms, max_retransmit)| Case {
-            seed,
-            loss,
-            requests,
-            ack_timeout_ms,
-            max_retransmit,
-        })
+        .prop_map(
+            |(seed, loss, requests, ack_timeout_ms, max_retransmit)| Case {
+                seed,
+                loss,
+                requests,
+                ack_timeout_ms,
+                max_retransmit,
+            },
+        )
 }
 
 fn cases() -> u32 {

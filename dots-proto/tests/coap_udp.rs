@@ -30,7 +30,9 @@ fn path(p: &str) -> OptionList<64> {
 /// A server callback answering every request with 2.04 at once.
 fn answer_all(side: Side, eps: &mut dyn common::AnyNode<Ep, Ep>, now: Instant, ev: &Ev) {
     if let (Side::B, Ev::Request { id, .. }) = (side, ev) {
-        eps.b().respond(now, *id, Response::new(Code::CHANGED)).unwrap();
+        eps.b()
+            .respond(now, *id, Response::new(Code::CHANGED))
+            .unwrap();
     }
 }
 
@@ -40,9 +42,17 @@ fn parse(bytes: &[u8]) -> Message<'_> {
 
 #[test]
 fn con_request_gets_piggybacked_response() {
-    let mut pair = Pair::new(Ep::new(Config::udp(), 1), Ep::new(Config::udp(), 2), Link::perfect(), Link::perfect());
+    let mut pair = Pair::new(
+        Ep::new(Config::udp(), 1),
+        Ep::new(Config::udp(), 2),
+        Link::perfect(),
+        Link::perfect(),
+    );
     let opts = path("/.well-known/dots/config");
-    let id = pair.a.request(t(0), Request::con(Code::GET).options(opts.as_options())).unwrap();
+    let id = pair
+        .a
+        .request(t(0), Request::con(Code::GET).options(opts.as_options()))
+        .unwrap();
     let seen = pair.run_until(t(60_000), answer_all);
     let responses: Vec<_> = seen
         .iter()
@@ -74,18 +84,41 @@ fn retransmission_schedule_follows_the_parameters() {
         max_retransmit: 3,
         ..TransmissionParameters::DOTS
     };
-    let dead = Link { loss: 1.0, ..Link::perfect() };
-    let mut pair = Pair::new(Ep::new(Config::udp().with_params(params), 7), Ep::new(Config::udp(), 8), dead, dead);
+    let dead = Link {
+        loss: 1.0,
+        ..Link::perfect()
+    };
+    let mut pair = Pair::new(
+        Ep::new(Config::udp().with_params(params), 7),
+        Ep::new(Config::udp(), 8),
+        dead,
+        dead,
+    );
     let id = pair.a.request(t(0), Request::con(Code::PUT)).unwrap();
     let seen = pair.run_until(t(1_000_000), answer_all);
     let times: Vec<u64> = pair.sent_by(Side::A).map(|s| s.at.as_millis()).collect();
     assert_eq!(times, [0, 3_000, 9_000, 21_000]);
-    let mids: Vec<u16> = pair.sent_by(Side::A).map(|s| parse(&s.bytes).message_id()).collect();
-    assert!(mids.windows(2).all(|w| w[0] == w[1]), "a CON is retransmitted with its message ID");
-    let failed: Vec<_> = seen.iter().filter(|(_, _, e)| matches!(e, Ev::Failed { .. })).collect();
+    let mids: Vec<u16> = pair
+        .sent_by(Side::A)
+        .map(|s| parse(&s.bytes).message_id())
+        .collect();
+    assert!(
+        mids.windows(2).all(|w| w[0] == w[1]),
+        "a CON is retransmitted with its message ID"
+    );
+    let failed: Vec<_> = seen
+        .iter()
+        .filter(|(_, _, e)| matches!(e, Ev::Failed { .. }))
+        .collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].1, t(45_000));
-    assert_eq!(failed[0].2, Ev::Failed { request: id, reason: FailReason::TimedOut });
+    assert_eq!(
+        failed[0].2,
+        Ev::Failed {
+            request: id,
+            reason: FailReason::TimedOut
+        }
+    );
     assert_eq!(pair.a.stats().retransmissions, 3);
     assert!(pair.a.peer_unresponsive());
 }
@@ -94,25 +127,48 @@ fn retransmission_schedule_follows_the_parameters() {
 fn retransmission_schedule_with_random_factor_and_renegotiation() {
     // DOTS defaults: the first timeout is random in [2, 3] s, then doubles.
     for seed in 0..20 {
-        let dead = Link { loss: 1.0, ..Link::perfect() };
-        let mut pair = Pair::new(Ep::new(Config::udp(), seed), Ep::new(Config::udp(), 99), dead, dead);
+        let dead = Link {
+            loss: 1.0,
+            ..Link::perfect()
+        };
+        let mut pair = Pair::new(
+            Ep::new(Config::udp(), seed),
+            Ep::new(Config::udp(), 99),
+            dead,
+            dead,
+        );
         pair.a.request(t(0), Request::con(Code::PUT)).unwrap();
         let seen = pair.run_until(t(1_000_000), answer_all);
         let times: Vec<u64> = pair.sent_by(Side::A).map(|s| s.at.as_millis()).collect();
         assert_eq!(times.len(), 4);
         let t0 = times[1];
-        assert!((2_000..=3_000).contains(&t0), "seed {seed}: initial timeout {t0}");
+        assert!(
+            (2_000..=3_000).contains(&t0),
+            "seed {seed}: initial timeout {t0}"
+        );
         assert_eq!(times[2] - times[1], 2 * t0);
         assert_eq!(times[3] - times[2], 4 * t0);
-        let fail_at = seen.iter().find(|(_, _, e)| matches!(e, Ev::Failed { .. })).unwrap().1;
+        let fail_at = seen
+            .iter()
+            .find(|(_, _, e)| matches!(e, Ev::Failed { .. }))
+            .unwrap()
+            .1;
         assert_eq!(fail_at.as_millis() - times[3], 8 * t0);
         // Never more than MAX_TRANSMIT_WAIT (45 s with max-retransmit 3).
         assert!(fail_at.as_millis() <= 45_000);
     }
     // The same seed always draws the same schedule.
     let run = |seed| {
-        let dead = Link { loss: 1.0, ..Link::perfect() };
-        let mut pair = Pair::new(Ep::new(Config::udp(), seed), Ep::new(Config::udp(), 99), dead, dead);
+        let dead = Link {
+            loss: 1.0,
+            ..Link::perfect()
+        };
+        let mut pair = Pair::new(
+            Ep::new(Config::udp(), seed),
+            Ep::new(Config::udp(), 99),
+            dead,
+            dead,
+        );
         pair.a.request(t(0), Request::con(Code::PUT)).unwrap();
         pair.run_until(t(1_000_000), answer_all);
         pair.sent_by(Side::A).map(|s| s.at).collect::<Vec<_>>()
@@ -120,8 +176,16 @@ fn retransmission_schedule_with_random_factor_and_renegotiation() {
     assert_eq!(run(5), run(5));
 
     // The session switches to a mitigating set: max-retransmit 1, ack-timeout 1 s.
-    let dead = Link { loss: 1.0, ..Link::perfect() };
-    let mut pair = Pair::new(Ep::new(Config::udp(), 3), Ep::new(Config::udp(), 4), dead, dead);
+    let dead = Link {
+        loss: 1.0,
+        ..Link::perfect()
+    };
+    let mut pair = Pair::new(
+        Ep::new(Config::udp(), 3),
+        Ep::new(Config::udp(), 4),
+        dead,
+        dead,
+    );
     pair.a
         .set_parameters(TransmissionParameters {
             ack_timeout: Duration::from_secs(1),
@@ -134,10 +198,26 @@ fn retransmission_schedule_with_random_factor_and_renegotiation() {
     let seen = pair.run_until(t(1_000_000), answer_all);
     let times: Vec<u64> = pair.sent_by(Side::A).map(|s| s.at.as_millis()).collect();
     assert_eq!(times, [0, 1_000]);
-    assert_eq!(seen.iter().find(|(_, _, e)| matches!(e, Ev::Failed { .. })).unwrap().1, t(3_000));
-    let bad = TransmissionParameters { ack_timeout: Duration::ZERO, ..TransmissionParameters::DOTS };
-    assert!(matches!(pair.a.set_parameters(bad), Err(CommandError::Parameters(_))));
-    assert_eq!(pair.a.parameters().max_retransmit, 1, "a rejected set leaves the old one");
+    assert_eq!(
+        seen.iter()
+            .find(|(_, _, e)| matches!(e, Ev::Failed { .. }))
+            .unwrap()
+            .1,
+        t(3_000)
+    );
+    let bad = TransmissionParameters {
+        ack_timeout: Duration::ZERO,
+        ..TransmissionParameters::DOTS
+    };
+    assert!(matches!(
+        pair.a.set_parameters(bad),
+        Err(CommandError::Parameters(_))
+    ));
+    assert_eq!(
+        pair.a.parameters().max_retransmit,
+        1,
+        "a rejected set leaves the old one"
+    );
 }
 
 #[test]
@@ -148,9 +228,20 @@ fn non_request_repeats_with_fresh_message_ids_then_fails() {
         probing_rate: 1_000_000,
         ..TransmissionParameters::DOTS
     };
-    let dead = Link { loss: 1.0, ..Link::perfect() };
-    let mut pair = Pair::new(Ep::new(Config::udp().with_params(params), 11), Ep::new(Config::udp(), 12), dead, dead);
-    let id = pair.a.request(t(0), Request::non(Code::PUT).non_retransmit(2)).unwrap();
+    let dead = Link {
+        loss: 1.0,
+        ..Link::perfect()
+    };
+    let mut pair = Pair::new(
+        Ep::new(Config::udp().with_params(params), 11),
+        Ep::new(Config::udp(), 12),
+        dead,
+        dead,
+    );
+    let id = pair
+        .a
+        .request(t(0), Request::non(Code::PUT).non_retransmit(2))
+        .unwrap();
     let seen = pair.run_until(t(1_000_000), answer_all);
     let sent: Vec<_> = pair.sent_by(Side::A).collect();
     let times: Vec<u64> = sent.iter().map(|s| s.at.as_millis()).collect();
@@ -158,30 +249,72 @@ fn non_request_repeats_with_fresh_message_ids_then_fails() {
     let msgs: Vec<_> = sent.iter().map(|s| parse(&s.bytes)).collect();
     assert!(msgs.iter().all(|m| m.ty() == MessageType::NonConfirmable));
     assert!(msgs.windows(2).all(|w| w[0].token() == w[1].token()));
-    assert!(msgs.windows(2).all(|w| w[0].message_id() != w[1].message_id()));
-    let failed = seen.iter().find(|(_, _, e)| matches!(e, Ev::Failed { .. })).unwrap();
+    assert!(msgs
+        .windows(2)
+        .all(|w| w[0].message_id() != w[1].message_id()));
+    let failed = seen
+        .iter()
+        .find(|(_, _, e)| matches!(e, Ev::Failed { .. }))
+        .unwrap();
     assert_eq!(failed.1, t(14_000));
-    assert_eq!(failed.2, Ev::Failed { request: id, reason: FailReason::TimedOut });
+    assert_eq!(
+        failed.2,
+        Ev::Failed {
+            request: id,
+            reason: FailReason::TimedOut
+        }
+    );
 
     // A heartbeat: one NON, its own timeout.
-    let mut pair = Pair::new(Ep::new(Config::udp(), 13), Ep::new(Config::udp(), 14), dead, dead);
-    let hb = pair.a
-        .request(t(0), Request::non(Code::PUT).non_retransmit(0).response_timeout(Duration::from_secs(5)))
+    let mut pair = Pair::new(
+        Ep::new(Config::udp(), 13),
+        Ep::new(Config::udp(), 14),
+        dead,
+        dead,
+    );
+    let hb = pair
+        .a
+        .request(
+            t(0),
+            Request::non(Code::PUT)
+                .non_retransmit(0)
+                .response_timeout(Duration::from_secs(5)),
+        )
         .unwrap();
     let seen = pair.run_until(t(1_000_000), answer_all);
     assert_eq!(pair.sent_by(Side::A).count(), 1);
-    let failed = seen.iter().find(|(_, _, e)| matches!(e, Ev::Failed { .. })).unwrap();
+    let failed = seen
+        .iter()
+        .find(|(_, _, e)| matches!(e, Ev::Failed { .. }))
+        .unwrap();
     assert!(failed.1 <= t(5_000));
-    assert_eq!(failed.2, Ev::Failed { request: hb, reason: FailReason::TimedOut });
+    assert_eq!(
+        failed.2,
+        Ev::Failed {
+            request: hb,
+            reason: FailReason::TimedOut
+        }
+    );
 }
 
 #[test]
 fn non_request_gets_non_response_and_fire_and_forget_is_forgotten() {
-    let mut pair = Pair::new(Ep::new(Config::udp(), 1), Ep::new(Config::udp(), 2), Link::perfect(), Link::perfect());
+    let mut pair = Pair::new(
+        Ep::new(Config::udp(), 1),
+        Ep::new(Config::udp(), 2),
+        Link::perfect(),
+        Link::perfect(),
+    );
     let id = pair.a.request(t(0), Request::non(Code::PUT)).unwrap();
-    let other = pair.a.request(t(0), Request::non(Code::POST).no_response()).unwrap();
+    let other = pair
+        .a
+        .request(t(0), Request::non(Code::POST).no_response())
+        .unwrap();
     let seen = pair.run_until(t(60_000), answer_all);
-    assert!(seen.iter().any(|(s, _, e)| *s == Side::A && matches!(e, Ev::Response { request, .. } if *request == id)));
+    assert!(seen
+        .iter()
+        .any(|(s, _, e)| *s == Side::A
+            && matches!(e, Ev::Response { request, .. } if *request == id)));
     assert!(!seen.iter().any(|(_, _, e)| matches!(e, Ev::Response { request, .. } | Ev::Failed { request, .. } if *request == other)));
     for s in pair.sent_by(Side::B) {
         assert_eq!(parse(&s.bytes).ty(), MessageType::NonConfirmable);
@@ -192,7 +325,12 @@ fn non_request_gets_non_response_and_fire_and_forget_is_forgotten() {
 
 #[test]
 fn late_answer_goes_as_separate_response_after_an_empty_ack() {
-    let mut pair = Pair::new(Ep::new(Config::udp(), 1), Ep::new(Config::udp(), 2), Link::perfect(), Link::perfect());
+    let mut pair = Pair::new(
+        Ep::new(Config::udp(), 1),
+        Ep::new(Config::udp(), 2),
+        Link::perfect(),
+        Link::perfect(),
+    );
     let id = pair.a.request(t(0), Request::con(Code::PUT)).unwrap();
     let mut pending = None;
     pair.run_until(t(1_000), |side, _, _, ev| {
@@ -207,12 +345,24 @@ fn late_answer_goes_as_separate_response_after_an_empty_ack() {
     let ack = parse(&b[0].bytes);
     assert!(ack.is_empty() && ack.ty() == MessageType::Acknowledgement);
     assert_eq!(b[0].at, t(510));
-    assert_eq!(pair.a.outstanding(), 0, "an acknowledged CON is no longer outstanding");
+    assert_eq!(
+        pair.a.outstanding(),
+        0,
+        "an acknowledged CON is no longer outstanding"
+    );
     // The answer, 4 s later, goes as a CON with a new message ID; the client ACKs it.
     pair.now = t(4_000);
-    pair.b.respond(t(4_000), inbound, Response::new(Code::CREATED).payload(b"ok")).unwrap();
+    pair.b
+        .respond(
+            t(4_000),
+            inbound,
+            Response::new(Code::CREATED).payload(b"ok"),
+        )
+        .unwrap();
     let seen = pair.run_until(t(60_000), |_, _, _, _| {});
-    assert!(seen.iter().any(|(s, at, e)| *s == Side::A && *at == t(4_010) && matches!(e, Ev::Response { request, code: Code::CREATED, .. } if *request == id)));
+    assert!(seen.iter().any(|(s, at, e)| *s == Side::A
+        && *at == t(4_010)
+        && matches!(e, Ev::Response { request, code: Code::CREATED, .. } if *request == id)));
     let b: Vec<_> = pair.sent_by(Side::B).collect();
     let sep = parse(&b[1].bytes);
     assert_eq!(sep.ty(), MessageType::Confirmable);
@@ -221,8 +371,16 @@ fn late_answer_goes_as_separate_response_after_an_empty_ack() {
     let client_ack = parse(&a.last().unwrap().bytes);
     assert!(client_ack.is_empty() && client_ack.ty() == MessageType::Acknowledgement);
     assert_eq!(client_ack.message_id(), sep.message_id());
-    assert_eq!(pair.b.stats().retransmissions, 0, "the ACK stopped the retransmissions");
-    assert_eq!(pair.b.respond(t(60_000), inbound, Response::new(Code::CREATED)), Err(CommandError::UnknownId));
+    assert_eq!(
+        pair.b.stats().retransmissions,
+        0,
+        "the ACK stopped the retransmissions"
+    );
+    assert_eq!(
+        pair.b
+            .respond(t(60_000), inbound, Response::new(Code::CREATED)),
+        Err(CommandError::UnknownId)
+    );
 }
 
 #[test]
@@ -248,7 +406,9 @@ fn duplicate_con_is_answered_from_the_cache() {
     let mut client = Ep::new(Config::udp(), 1);
     let mut server = Ep::new(Config::udp(), 2);
     let mut buf = [0u8; 1500];
-    client.request(t(0), Request::con(Code::PUT).payload(b"body")).unwrap();
+    client
+        .request(t(0), Request::con(Code::PUT).payload(b"body"))
+        .unwrap();
     let n = client.poll_transmit(t(0), &mut buf).unwrap().unwrap().len;
     let request = buf[..n].to_vec();
     server.handle_datagram(t(0), &request);
@@ -256,13 +416,22 @@ fn duplicate_con_is_answered_from_the_cache() {
         Some(dots_proto::coap::Event::Request { id, .. }) => id,
         other => panic!("{other:?}"),
     };
-    server.respond(t(0), id, Response::new(Code::CHANGED).payload(b"first")).unwrap();
+    server
+        .respond(t(0), id, Response::new(Code::CHANGED).payload(b"first"))
+        .unwrap();
     let n = server.poll_transmit(t(0), &mut buf).unwrap().unwrap().len;
     let first = buf[..n].to_vec();
     // The ACK was lost; the client retransmits; the server must not process it again.
     server.handle_datagram(t(2_500), &request);
-    assert!(server.poll_event().is_none(), "a duplicate is not delivered again");
-    let n = server.poll_transmit(t(2_500), &mut buf).unwrap().unwrap().len;
+    assert!(
+        server.poll_event().is_none(),
+        "a duplicate is not delivered again"
+    );
+    let n = server
+        .poll_transmit(t(2_500), &mut buf)
+        .unwrap()
+        .unwrap()
+        .len;
     assert_eq!(&buf[..n], &first[..], "the cached response, byte for byte");
     assert_eq!(server.stats().duplicates, 1);
     assert_eq!(server.stats().cached_responses, 1);
@@ -277,10 +446,16 @@ fn duplicate_con_is_answered_from_the_cache() {
     let n = c2.poll_transmit(t(0), &mut buf).unwrap().unwrap().len;
     let non = buf[..n].to_vec();
     server.handle_datagram(t(300_000), &non);
-    assert!(matches!(server.poll_event(), Some(dots_proto::coap::Event::Request { .. })));
+    assert!(matches!(
+        server.poll_event(),
+        Some(dots_proto::coap::Event::Request { .. })
+    ));
     server.handle_datagram(t(300_001), &non);
     assert!(server.poll_event().is_none());
-    assert!(server.poll_transmit(t(300_001), &mut buf).unwrap().is_none());
+    assert!(server
+        .poll_transmit(t(300_001), &mut buf)
+        .unwrap()
+        .is_none());
 }
 
 #[test]
@@ -288,8 +463,12 @@ fn resets_for_what_cannot_be_matched() {
     let mut ep = Ep::new(Config::udp(), 1);
     let mut buf = [0u8; 1500];
     // A CON response with a token nobody asked for gets a Reset (RFC 7252 §5.3.2, §4.2).
-    let stray: MessageRepr<16, 16> =
-        MessageRepr::new(MessageType::Confirmable, Code::CONTENT, 0x4242, Token::new(&[9, 9]).unwrap());
+    let stray: MessageRepr<16, 16> = MessageRepr::new(
+        MessageType::Confirmable,
+        Code::CONTENT,
+        0x4242,
+        Token::new(&[9, 9]).unwrap(),
+    );
     let mut m = [0u8; 64];
     let n = stray.emit(&mut m).unwrap();
     ep.handle_datagram(t(0), &m[..n]);
@@ -325,15 +504,29 @@ fn reset_fails_the_request() {
     let mut m = [0u8; 8];
     let k = MessageRepr::<0, 0>::reset(mid).emit(&mut m).unwrap();
     client.handle_datagram(t(5), &m[..k]);
-    let evs: Vec<_> = std::iter::from_fn(|| client.poll_event().map(|e| Ev::from_event(&e))).collect();
-    assert_eq!(evs, vec![Ev::PeerReset(mid), Ev::Failed { request: id, reason: FailReason::Reset }]);
+    let evs: Vec<_> =
+        std::iter::from_fn(|| client.poll_event().map(|e| Ev::from_event(&e))).collect();
+    assert_eq!(
+        evs,
+        vec![
+            Ev::PeerReset(mid),
+            Ev::Failed {
+                request: id,
+                reason: FailReason::Reset
+            }
+        ]
+    );
 }
 
 #[test]
 fn unrecognised_critical_option_gets_4_02() {
     let mut server = Ep::new(Config::udp(), 2);
-    let mut req: MessageRepr<32, 16> =
-        MessageRepr::new(MessageType::Confirmable, Code::GET, 0x1111, Token::new(&[1]).unwrap());
+    let mut req: MessageRepr<32, 16> = MessageRepr::new(
+        MessageType::Confirmable,
+        Code::GET,
+        0x1111,
+        Token::new(&[1]).unwrap(),
+    );
     req.options.push(OptionNumber(2049), b"x").unwrap();
     let mut m = [0u8; 64];
     let n = req.emit(&mut m).unwrap();
@@ -342,7 +535,10 @@ fn unrecognised_critical_option_gets_4_02() {
     let mut buf = [0u8; 256];
     let k = server.poll_transmit(t(0), &mut buf).unwrap().unwrap().len;
     let resp = parse(&buf[..k]);
-    assert_eq!((resp.ty(), resp.code(), resp.message_id()), (MessageType::Acknowledgement, Code::BAD_OPTION, 0x1111));
+    assert_eq!(
+        (resp.ty(), resp.code(), resp.message_id()),
+        (MessageType::Acknowledgement, Code::BAD_OPTION, 0x1111)
+    );
 }
 
 #[test]
@@ -354,7 +550,12 @@ fn nstart_keeps_one_interaction_outstanding_and_queues_the_rest() {
     }
     assert_eq!(client.outstanding(), 1);
     assert_eq!(client.queued(), 4);
-    let mut pair = Pair::new(client, Ep::new(Config::udp(), 2), Link::lossy(0.2, 5), Link::lossy(0.2, 6));
+    let mut pair = Pair::new(
+        client,
+        Ep::new(Config::udp(), 2),
+        Link::lossy(0.2, 5),
+        Link::lossy(0.2, 6),
+    );
     let mut order = Vec::new();
     let mut max_outstanding = 0;
     while pair.step(t(10_000_000)) || !pair.pending.is_empty() {
@@ -363,7 +564,9 @@ fn nstart_keeps_one_interaction_outstanding_and_queues_the_rest() {
             match (side, ev) {
                 (Side::B, Ev::Request { id, .. }) => {
                     let now = pair.now;
-                    pair.b.respond(now, id, Response::new(Code::CHANGED)).unwrap();
+                    pair.b
+                        .respond(now, id, Response::new(Code::CHANGED))
+                        .unwrap();
                 }
                 (Side::A, Ev::Response { request, .. }) => order.push(request),
                 (Side::A, Ev::Failed { request, .. }) => order.push(request),
@@ -375,7 +578,13 @@ fn nstart_keeps_one_interaction_outstanding_and_queues_the_rest() {
     assert_eq!(order, pair_ids, "one at a time, in order");
     // Requests from the first side never overlap on the wire: each CON's first transmission
     // comes after the previous one ended.
-    let mut client = Ep::new(Config::udp().with_params(TransmissionParameters { nstart: 3, ..TransmissionParameters::DOTS }), 1);
+    let mut client = Ep::new(
+        Config::udp().with_params(TransmissionParameters {
+            nstart: 3,
+            ..TransmissionParameters::DOTS
+        }),
+        1,
+    );
     for _ in 0..5 {
         client.request(t(0), Request::con(Code::PUT)).unwrap();
     }
@@ -387,27 +596,52 @@ fn queue_full_is_a_typed_error() {
     let mut client: Endpoint<2, 2, 1, 256, 256, 512> = Endpoint::new(Config::udp(), 1);
     client.request(t(0), Request::con(Code::GET)).unwrap();
     client.request(t(0), Request::con(Code::GET)).unwrap();
-    assert_eq!(client.request(t(0), Request::con(Code::GET)), Err(CommandError::QueueFull));
-    assert_eq!(client.request(t(0), Request::con(Code::CONTENT)), Err(CommandError::InvalidCode(Code::CONTENT)));
+    assert_eq!(
+        client.request(t(0), Request::con(Code::GET)),
+        Err(CommandError::QueueFull)
+    );
+    assert_eq!(
+        client.request(t(0), Request::con(Code::CONTENT)),
+        Err(CommandError::InvalidCode(Code::CONTENT))
+    );
     let big = [0u8; 300];
     let mut c2: Endpoint<2, 2, 1, 256, 256, 512> = Endpoint::new(Config::udp(), 1);
-    assert!(matches!(c2.request(t(0), Request::con(Code::PUT).payload(&big)), Err(CommandError::MessageTooLarge { .. })));
+    assert!(matches!(
+        c2.request(t(0), Request::con(Code::PUT).payload(&big)),
+        Err(CommandError::MessageTooLarge { .. })
+    ));
 }
 
 #[test]
 fn probing_rate_limits_traffic_to_a_silent_peer() {
     // 5 bytes/s (the DOTS default): towards a dead peer, new requests are spaced so that the
     // average rate stays at or below PROBING_RATE once the peer counts as unresponsive.
-    let params = TransmissionParameters { probing_rate: 5, ..TransmissionParameters::DOTS };
-    let dead = Link { loss: 1.0, ..Link::perfect() };
+    let params = TransmissionParameters {
+        probing_rate: 5,
+        ..TransmissionParameters::DOTS
+    };
+    let dead = Link {
+        loss: 1.0,
+        ..Link::perfect()
+    };
     let mut client = Ep::new(Config::udp().with_params(params), 21);
     let body = [0x55u8; 40];
     for _ in 0..6 {
-        client.request(t(0), Request::non(Code::PUT).payload(&body).non_retransmit(0)).unwrap();
+        client
+            .request(
+                t(0),
+                Request::non(Code::PUT).payload(&body).non_retransmit(0),
+            )
+            .unwrap();
     }
     let mut pair = Pair::new(client, Ep::new(Config::udp(), 22), dead, dead);
     let seen = pair.run_until(t(10_000_000), |_, _, _, _| {});
-    assert_eq!(seen.iter().filter(|(_, _, e)| matches!(e, Ev::Failed { .. })).count(), 6);
+    assert_eq!(
+        seen.iter()
+            .filter(|(_, _, e)| matches!(e, Ev::Failed { .. }))
+            .count(),
+        6
+    );
     let sent: Vec<_> = pair.sent_by(Side::A).collect();
     assert_eq!(sent.len(), 6);
     // The first request goes at once; its timeout makes the peer unresponsive.
@@ -416,12 +650,19 @@ fn probing_rate_limits_traffic_to_a_silent_peer() {
     for s in &sent[1..] {
         let elapsed_ms = s.at.as_millis() - unresponsive_from.as_millis();
         // Everything sent before this one fits the rate.
-        assert!(bytes * 1000 <= 5 * elapsed_ms, "{bytes} bytes in {elapsed_ms} ms");
+        assert!(
+            bytes * 1000 <= 5 * elapsed_ms,
+            "{bytes} bytes in {elapsed_ms} ms"
+        );
         bytes += s.bytes.len() as u64;
     }
     for w in sent[1..].windows(2) {
         let gap = w[1].at.as_millis() - w[0].at.as_millis();
-        assert!(gap * 5 >= w[0].bytes.len() as u64 * 1000, "gap {gap} ms after {} bytes", w[0].bytes.len());
+        assert!(
+            gap * 5 >= w[0].bytes.len() as u64 * 1000,
+            "gap {gap} ms after {} bytes",
+            w[0].bytes.len()
+        );
     }
     // A message from the peer ends the limit.
     let mut m = [0u8; 8];
@@ -432,26 +673,61 @@ fn probing_rate_limits_traffic_to_a_silent_peer() {
 
 #[test]
 fn hop_limit_reached_gets_5_08_with_the_gateway_identity() {
-    let mut pair = Pair::new(Ep::new(Config::udp(), 1), Ep::new(Config::udp(), 2), Link::perfect(), Link::perfect());
+    let mut pair = Pair::new(
+        Ep::new(Config::udp(), 1),
+        Ep::new(Config::udp(), 2),
+        Link::perfect(),
+        Link::perfect(),
+    );
     let mut opts = path("/.well-known/dots/mitigate");
     opts.set_hop_limit(HopLimit::new(1).unwrap()).unwrap();
-    let id = pair.a.request(t(0), Request::non(Code::PUT).options(opts.as_options())).unwrap();
+    let id = pair
+        .a
+        .request(t(0), Request::non(Code::PUT).options(opts.as_options()))
+        .unwrap();
     let seen = pair.run_until(t(60_000), |side, eps, now, ev| {
-        if let (Side::B, Ev::Request { id, hop_limit, options, .. }) = (side, ev) {
+        if let (
+            Side::B,
+            Ev::Request {
+                id,
+                hop_limit,
+                options,
+                ..
+            },
+        ) = (side, ev)
+        {
             let o = dots_codec::coap::Options::parse(options).unwrap();
             assert_eq!(*hop_limit, Some(1));
-            assert_eq!(dots_proto::coap::hop::forward(&o, None), Ok(dots_proto::coap::hop::Forward::Exhausted));
-            eps.b().respond_hop_limit_reached(now, *id, "gw1.example.net").unwrap();
+            assert_eq!(
+                dots_proto::coap::hop::forward(&o, None),
+                Ok(dots_proto::coap::hop::Forward::Exhausted)
+            );
+            eps.b()
+                .respond_hop_limit_reached(now, *id, "gw1.example.net")
+                .unwrap();
         }
     });
     let resp = seen.iter().find_map(|(_, _, e)| match e {
-        Ev::Response { request, code, payload, .. } if *request == id => Some((*code, payload.clone())),
+        Ev::Response {
+            request,
+            code,
+            payload,
+            ..
+        } if *request == id => Some((*code, payload.clone())),
         _ => None,
     });
-    assert_eq!(resp, Some((Code::HOP_LIMIT_REACHED, b"gw1.example.net".to_vec())));
+    assert_eq!(
+        resp,
+        Some((Code::HOP_LIMIT_REACHED, b"gw1.example.net".to_vec()))
+    );
     // Hop-Limit 0 is invalid: 4.00 (RFC 8768 §3).
     let mut server = Ep::new(Config::udp(), 3);
-    let mut req: MessageRepr<16, 16> = MessageRepr::new(MessageType::Confirmable, Code::PUT, 9, Token::new(&[1]).unwrap());
+    let mut req: MessageRepr<16, 16> = MessageRepr::new(
+        MessageType::Confirmable,
+        Code::PUT,
+        9,
+        Token::new(&[1]).unwrap(),
+    );
     req.options.push(OptionNumber::HOP_LIMIT, &[0]).unwrap();
     let mut m = [0u8; 32];
     let n = req.emit(&mut m).unwrap();
@@ -485,4 +761,20 @@ fn time_never_goes_backwards() {
     assert!(err.needed > 3);
     assert!(client.poll_transmit(deadline, &mut buf).unwrap().is_some());
     assert!(client.poll_timeout().unwrap() > deadline);
+}
+
+#[test]
+fn footprint_of_the_default_endpoints() {
+    // The sizes stated in the `ClientEndpoint` / `ServerEndpoint` docs.
+    let client = std::mem::size_of::<dots_proto::coap::ClientEndpoint>();
+    let server = std::mem::size_of::<dots_proto::coap::ServerEndpoint>();
+    eprintln!("ClientEndpoint {client} bytes, ServerEndpoint {server} bytes");
+    assert!(client <= 40 * 1024, "{client}");
+    assert!(server <= 22 * 1024, "{server}");
+}
+
+#[test]
+fn small_server_footprint() {
+    let small = std::mem::size_of::<Endpoint<2, 2, 2, 512, 1024, 512>>();
+    assert!(small <= 9 * 1024, "{small}");
 }

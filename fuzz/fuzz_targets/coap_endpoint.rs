@@ -152,7 +152,7 @@ fuzz_target!(|input: Input| {
                 let mut req = Request::con(code_of(code, true)).options(opts.as_options()).payload(payload);
                 req.confirmable = con;
                 req.observe = observe;
-                req.q_block2 = q;
+                req.q_block = q;
                 req.non_retransmit = Some(reps % 5);
                 req.response_timeout = timeout_ms.map(|ms| core::time::Duration::from_millis(u64::from(ms)));
                 if let Ok(id) = eps[usize::from(b)].request(now, req) {

@@ -3,7 +3,9 @@
 
 use core::time::Duration;
 
-use dots_codec::coap::{Block, BufferTooSmall, Code, Message, MessageType, OptionNumber, Options, Token};
+use dots_codec::coap::{
+    Block, BufferTooSmall, Code, Message, MessageType, OptionNumber, Options, Token,
+};
 
 use super::endpoint::{EvKind, InKind, InRecord, InState, InTx, OutState};
 use super::event::{CommandError, FailReason};
@@ -36,6 +38,11 @@ pub(crate) struct TxBody<const BODY: usize> {
     /// NON_TIMEOUT_RANDOM, drawn once per body (RFC 9177 §7.2).
     pub(crate) set_delay: Duration,
     pub(crate) expires: Instant,
+    /// A request body sent with Q-Block1 (else a response body).
+    pub(crate) request: bool,
+    /// The request slot sending it (Q-Block1).
+    pub(crate) owner: u32,
+    pub(crate) request_tag: [u8; 4],
 }
 
 impl<const BODY: usize> TxBody<BODY> {
@@ -57,7 +64,16 @@ impl<const BODY: usize> TxBody<BODY> {
             window_until: None,
             set_delay: Duration::ZERO,
             expires: Instant::ZERO,
+            request: false,
+            owner: 0,
+            request_tag: [0; 4],
         }
+    }
+
+    /// Whether payloads remain to be sent (sequence or asked-for blocks).
+    pub(crate) fn sending(&self) -> bool {
+        self.active
+            && (self.next_seq < self.nblocks() || self.resend.next_set(0, self.nblocks()).is_some())
     }
 
     fn size(&self) -> usize {
@@ -89,6 +105,16 @@ pub(crate) struct RxBody<const BODY: usize> {
     pub(crate) rerequests: u8,
     pub(crate) continued: u32,
     pub(crate) observe: Option<u32>,
+    /// Receiving a request body (Q-Block1) rather than a response body.
+    pub(crate) inbound: bool,
+    pub(crate) tag: heapless::Vec<u8, 8>,
+    pub(crate) resource: u64,
+    pub(crate) last_token: Token,
+    /// The Request-Tag, resource and token of the latest request body delivered, kept across
+    /// resets to recognise its repeated payloads.
+    pub(crate) done_tag: heapless::Vec<u8, 8>,
+    pub(crate) done_resource: u64,
+    pub(crate) done_token: Token,
 }
 
 impl<const BODY: usize> RxBody<BODY> {
@@ -109,13 +135,26 @@ impl<const BODY: usize> RxBody<BODY> {
             rerequests: 0,
             continued: 0,
             observe: None,
+            inbound: false,
+            tag: heapless::Vec::new(),
+            resource: 0,
+            last_token: Token::EMPTY,
+            done_tag: heapless::Vec::new(),
+            done_resource: 0,
+            done_token: Token::EMPTY,
         }
     }
 
     pub(crate) fn reset(&mut self) {
         let locked = self.locked;
         let body = core::mem::take(&mut self.body);
+        let done = (
+            core::mem::take(&mut self.done_tag),
+            self.done_resource,
+            self.done_token,
+        );
         *self = RxBody::new();
+        (self.done_tag, self.done_resource, self.done_token) = done;
         if locked {
             self.body = body;
             self.locked = true;
@@ -135,13 +174,12 @@ impl<const BODY: usize> RxBody<BODY> {
         self.body.get(..end).unwrap_or(&[])
     }
 
-    fn size(&self) -> usize {
+    pub(crate) fn size(&self) -> usize {
         1 << (u32::from(self.szx.min(6)) + 4)
     }
 
-    fn nblocks(&self) -> Option<u32> {
-        self.total
-            .map(|t| t.div_ceil(self.size()).max(1) as u32)
+    pub(crate) fn nblocks(&self) -> Option<u32> {
+        self.total.map(|t| t.div_ceil(self.size()).max(1) as u32)
     }
 }
 
@@ -196,7 +234,10 @@ impl<
         let len = response.payload.len();
         let cap = BODY.min(self.config.max_body);
         if len > cap {
-            return Err(CommandError::BodyTooLarge { needed: len, limit: cap });
+            return Err(CommandError::BodyTooLarge {
+                needed: len,
+                limit: cap,
+            });
         }
         if self.is_tcp() && !self.tcp.peer_block_wise {
             return Err(CommandError::MessageTooLarge {
@@ -206,7 +247,10 @@ impl<
         }
         let rec = &self.inb[r];
         let q = rec.req_q_block2 && !self.is_tcp() && ty == MessageType::NonConfirmable;
-        let szx = self.block_szx(rec.req_block2.map(Block::szx), response.options.as_bytes().len());
+        let szx = self.block_szx(
+            rec.req_block2.map(Block::szx),
+            response.options.as_bytes().len(),
+        );
         let size = 1usize << (szx + 4);
         let nblocks = len.div_ceil(size).max(1);
         if nblocks > MAX_BLOCKS {
@@ -257,6 +301,8 @@ impl<
         tx.window_until = None;
         tx.set_delay = set_delay;
         tx.expires = expires;
+        tx.request = false;
+        tx.owner = 0;
         if first >= self.tx.nblocks() {
             // A Block2 request beyond the end of the body (RFC 7959 §2.2).
             return wire::encode(
@@ -277,7 +323,7 @@ impl<
     }
 
     /// Encodes block `n` (of size `2^(szx+4)`) of the body being sent.
-    fn build_block(
+    pub(crate) fn build_block(
         &self,
         n: u32,
         szx: u8,
@@ -297,6 +343,15 @@ impl<
         })?;
         let base = Options::parse(&tx.options).unwrap_or(Options::EMPTY);
         let mut list = Scratch::from_options(base)?;
+        let size_total = u32::try_from(tx.body.len()).unwrap_or(u32::MAX);
+        if tx.request {
+            // RFC 9177 §4.3, §4.6: Q-Block1, Size1 and Request-Tag in every payload.
+            list.set_q_block1(block)?;
+            list.set_size1(size_total)?;
+            list.set(super::REQUEST_TAG, &tx.request_tag)?;
+            let payload = tx.body.get(start..end).unwrap_or(&[]);
+            return wire::encode(out, ty, tx.code, mid, token, list.as_bytes(), payload);
+        }
         list.remove(OptionNumber::ETAG);
         list.push_etag(&tx.etag)?;
         if tx.q {
@@ -351,6 +406,28 @@ impl<
         if !self.tx.active || !self.tx.q || self.tx.window_until.is_some() {
             return Ok(None);
         }
+        let mut token = self.tx.token;
+        let mut owner_slot = None;
+        if self.tx.request {
+            // Q-Block1 payloads follow the first one, sent by the request's slot.
+            let Some(i) = self
+                .out
+                .iter()
+                .position(|s| s.id == self.tx.owner && s.state != OutState::Free)
+            else {
+                self.tx.active = false;
+                self.arm_tx_body();
+                return Ok(None);
+            };
+            if !matches!(self.out[i].state, OutState::Sent | OutState::Acked)
+                || self.out[i].first_sent.is_none()
+                || self.out[i].tx_pending
+            {
+                return Ok(None);
+            }
+            token = self.out[i].token;
+            owner_slot = Some(i);
+        }
         let nblocks = self.tx.nblocks();
         let resend = self.tx.resend.next_set(0, nblocks);
         let n = match resend {
@@ -368,7 +445,14 @@ impl<
         let mid = self.next_mid;
         let mut msg = heapless::Vec::<u8, MSG>::new();
         if self
-            .build_block(n, self.tx.szx, MessageType::NonConfirmable, mid, self.tx.token, &mut msg)
+            .build_block(
+                n,
+                self.tx.szx,
+                MessageType::NonConfirmable,
+                mid,
+                token,
+                &mut msg,
+            )
             .is_err()
         {
             self.tx.active = false;
@@ -385,6 +469,12 @@ impl<
         }
         self.tx.sent_in_window += 1;
         let more = self.tx.resend.next_set(0, nblocks).is_some() || self.tx.next_seq < nblocks;
+        if let Some(i) = owner_slot {
+            // The request's repetitions resend the latest payload.
+            let slot = &mut self.out[i];
+            slot.bytes = msg;
+            slot.mid = mid;
+        }
         if self.tx.sent_in_window >= mp && more {
             self.tx.window_until = Some(now + self.tx.set_delay);
         }
@@ -420,7 +510,7 @@ impl<
             }
             let mp = self.params.max_payloads();
             let nblocks = self.tx.nblocks();
-            if wanted.len() == 1 && wanted[0].more() && wanted[0].num() % mp == 0 {
+            if wanted.len() == 1 && wanted[0].more() && wanted[0].num().is_multiple_of(mp) {
                 // 'Continue': the set before is complete; the next one may start now.
                 let num = wanted[0].num();
                 self.tx.next_seq = self.tx.next_seq.max(num);
@@ -662,7 +752,9 @@ impl<
             let mp = self.params.max_payloads();
             let set = n / mp;
             let next = (set + 1).saturating_mul(mp);
-            if next < nblocks && next > self.rx.continued && self.rx.received.all_set(set * mp, next)
+            if next < nblocks
+                && next > self.rx.continued
+                && self.rx.received.all_set(set * mp, next)
             {
                 self.rx.continued = next;
                 if let Some(c) = Block::new(next, true, self.rx.szx) {
@@ -753,12 +845,15 @@ impl<
         self.timers.set_out(i, None);
     }
 
-    fn arm_rx_body(&mut self) {
+    pub(crate) fn arm_rx_body(&mut self) {
         if self.rx.owner == 0 || !self.rx.q {
             self.timers.set_global(Global::RxBody, None);
             return;
         }
-        let wait = shl(self.params.non_receive_timeout, u32::from(self.rx.rerequests));
+        let wait = shl(
+            self.params.non_receive_timeout,
+            u32::from(self.rx.rerequests),
+        );
         let at = (self.rx.last_rx + wait).min(self.rx.started + self.params.non_partial_timeout());
         self.timers.set_global(Global::RxBody, Some(at));
     }
@@ -766,6 +861,10 @@ impl<
     /// NON_RECEIVE_TIMEOUT passed without the missing blocks: ask for them (RFC 9177 §4.4).
     pub(crate) fn on_rx_body_timer(&mut self, now: Instant) {
         if self.rx.owner == 0 || !self.rx.q {
+            return;
+        }
+        if self.rx.inbound {
+            self.on_rx_request_body_timer(now);
             return;
         }
         let Some(i) = self
@@ -782,7 +881,10 @@ impl<
             self.fail_slot(i, FailReason::BodyIncomplete);
             return;
         }
-        let wait = shl(self.params.non_receive_timeout, u32::from(self.rx.rerequests));
+        let wait = shl(
+            self.params.non_receive_timeout,
+            u32::from(self.rx.rerequests),
+        );
         if now < self.rx.last_rx + wait {
             self.arm_rx_body();
             return;

@@ -7,9 +7,7 @@ use dots_codec::coap::{
 };
 
 use super::block::{RxBody, TxBody};
-use super::event::{
-    CommandError, Event, FailReason, Incoming, ObserveEnd, ObserveRequest, Stats,
-};
+use super::event::{CommandError, Event, FailReason, Incoming, ObserveEnd, ObserveRequest, Stats};
 use super::params::TransmissionParameters;
 use super::tcp::TcpState;
 use super::timer::{Global, TimerTable};
@@ -251,6 +249,7 @@ pub(crate) enum EvKind {
         id: u32,
         observe: Option<ObserveRequest>,
         hop_limit: Option<HopLimit>,
+        body: bool,
     },
     Response {
         request: u32,
@@ -319,8 +318,9 @@ pub(crate) struct EvRec {
 /// | `BODY` | bytes of the one body sent and the one body received block-wise | 8192 | 4096 |
 /// | `INBOX` | bytes of received messages held until [`poll_event`](Self::poll_event) hands them out | 2560 | 1280 |
 ///
-/// `size_of::<ClientEndpoint>()` is about 28 KiB and `size_of::<ServerEndpoint>()` about
-/// 17 KiB; most of it is `OUT * MSG + IN * MSG + 2 * BODY + INBOX`. When a table is full, the
+/// `size_of::<ClientEndpoint>()` is about 38 KiB and `size_of::<ServerEndpoint>()` about
+/// 21 KiB; most of it is `(OUT + IN + 1) * MSG + 2 * BODY + INBOX` (the extra `MSG` is the
+/// TCP stream decoder). When a table is full, the
 /// endpoint drops what would need a new entry (a retransmitting peer tries again), evicts the
 /// oldest answered record, or returns [`CommandError::QueueFull`], and counts it in [`Stats`].
 ///
@@ -522,16 +522,16 @@ impl<
     /// Outgoing slots in use (in flight, queued, observing, notifications), at most `OUT`.
     #[must_use]
     pub fn slots_in_use(&self) -> usize {
-        self.out.iter().filter(|s| s.state != OutState::Free).count()
+        self.out
+            .iter()
+            .filter(|s| s.state != OutState::Free)
+            .count()
     }
 
     /// Inbound records in use, at most `IN`.
     #[must_use]
     pub fn records_in_use(&self) -> usize {
-        self.inb
-            .iter()
-            .filter(|r| r.state != InState::Free)
-            .count()
+        self.inb.iter().filter(|r| r.state != InState::Free).count()
     }
 
     /// Observers registered here, at most `OBS`.
@@ -605,7 +605,7 @@ impl<
         self.now = now;
         // Handlers arm timers strictly after `now`; a few passes settle any cascade.
         for _ in 0..4 {
-            if !self.timers.next().is_some_and(|t| t <= now) {
+            if self.timers.next().is_none_or(|t| t > now) {
                 break;
             }
             self.fire_timers(now);
@@ -763,12 +763,20 @@ impl<
                 id,
                 observe,
                 hop_limit,
-            } => Event::Request {
-                id: super::InboundId(id),
-                request: incoming?,
-                observe,
-                hop_limit,
-            },
+                body,
+            } => {
+                let mut request = incoming?;
+                if body {
+                    self.returned_body = true;
+                    request.payload = self.rx.body();
+                }
+                Event::Request {
+                    id: super::InboundId(id),
+                    request,
+                    observe,
+                    hop_limit,
+                }
+            }
             EvKind::Response {
                 request,
                 observe,
@@ -863,9 +871,9 @@ impl<
         if self.is_tcp() {
             super::wire::udp_to_tcp(msg, buf)
         } else {
-            let out = buf.get_mut(..msg.len()).ok_or(BufferTooSmall {
-                needed: msg.len(),
-            })?;
+            let out = buf
+                .get_mut(..msg.len())
+                .ok_or(BufferTooSmall { needed: msg.len() })?;
             out.copy_from_slice(msg);
             Ok(msg.len())
         }
@@ -928,12 +936,10 @@ impl<
                 Err(_) => Ok(0),
             },
             Control::Pong(token) => FrameRepr::<4, 0>::new(Code::PONG, token).emit(buf),
-            Control::Release(hold_off) => {
-                match FrameRepr::<16, 64>::release(None, hold_off, "") {
-                    Ok(f) => f.emit(buf),
-                    Err(_) => Ok(0),
-                }
-            }
+            Control::Release(hold_off) => match FrameRepr::<16, 64>::release(None, hold_off, "") {
+                Ok(f) => f.emit(buf),
+                Err(_) => Ok(0),
+            },
             Control::Abort(bad, diag) => match FrameRepr::<16, 128>::abort(bad, diag) {
                 Ok(f) => f.emit(buf),
                 Err(_) => Ok(0),

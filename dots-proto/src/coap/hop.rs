@@ -138,7 +138,8 @@ mod tests {
         o.set_hop_limit(HopLimit::new(1).unwrap()).unwrap();
         assert_eq!(forward(&o.as_options(), None), Ok(Forward::Exhausted));
         let mut bad = OptionList::<16>::new();
-        bad.push(dots_codec::coap::OptionNumber::HOP_LIMIT, &[0]).unwrap();
+        bad.push(dots_codec::coap::OptionNumber::HOP_LIMIT, &[0])
+            .unwrap();
         let err = forward(&bad.as_options(), None).unwrap_err();
         assert_eq!(err.response_code(), Code::BAD_REQUEST);
     }

@@ -5,7 +5,9 @@ use dots_codec::coap::{
     BadOptionAction, BufferTooSmall, Code, Message, MessageType, OptionNumber, Rejection, Token,
 };
 
-use super::endpoint::{Control, EvKind, InKind, InRecord, InState, InTx, OutKind, OutSlot, OutState};
+use super::endpoint::{
+    Control, EvKind, InKind, InRecord, InState, InTx, OutKind, OutSlot, OutState,
+};
 use super::event::{CommandError, InboundId, ObserveEnd, ObserveRequest, ObserverId};
 use super::params::shl;
 use super::wire;
@@ -28,7 +30,10 @@ impl<
         let mid = msg.message_id();
         if !tcp {
             if let Some(r) = self.inb.iter().position(|r| {
-                r.state != InState::Free && r.kind == InKind::Request && r.mid == mid && r.con == con
+                r.state != InState::Free
+                    && r.kind == InKind::Request
+                    && r.mid == mid
+                    && r.con == con
             }) {
                 self.stats.duplicates += 1;
                 if con {
@@ -69,6 +74,12 @@ impl<
             self.auto_respond(now, msg, Code::BAD_REQUEST, b"invalid block option");
             return;
         }
+        if let Ok(Some(b)) = options.q_block1() {
+            if !tcp {
+                self.rx_q_block1(now, msg, b);
+                return;
+            }
+        }
         if self.serve_block_request(now, msg) {
             return;
         }
@@ -77,18 +88,40 @@ impl<
             Ok(Some(1)) => Some(ObserveRequest::Deregister),
             _ => None,
         };
+        self.deliver_request(now, msg, observe, hop_limit, false);
+    }
+
+    /// Opens the record of a request and hands it to the session; `body`: the payload is the
+    /// body reassembled in the receive buffer.
+    pub(crate) fn deliver_request(
+        &mut self,
+        now: Instant,
+        msg: &Message<'_>,
+        observe: Option<ObserveRequest>,
+        hop_limit: Option<dots_codec::coap::HopLimit>,
+        body: bool,
+    ) -> bool {
+        let tcp = self.is_tcp();
+        let con = !tcp && msg.ty() == MessageType::Confirmable;
+        let mid = msg.message_id();
+        let options = msg.options();
+        let block2 = options.block2();
         let len = msg.as_bytes().len();
         if !self.can_stash(len) {
             self.stats.dropped_no_capacity += 1;
-            return;
+            return false;
         }
         let Some(r) = self.alloc_record() else {
             self.stats.dropped_no_capacity += 1;
-            return;
+            return false;
         };
         if observe == Some(ObserveRequest::Deregister) {
             let token = msg.token();
-            if let Some(o) = self.observers.iter().find(|o| o.id != 0 && o.token == token) {
+            if let Some(o) = self
+                .observers
+                .iter()
+                .find(|o| o.id != 0 && o.token == token)
+            {
                 let id = o.id;
                 self.remove_observer(id, ObserveEnd::Deregistered);
             }
@@ -120,9 +153,10 @@ impl<
                 id,
                 observe,
                 hop_limit,
+                body,
             },
             msg.as_bytes(),
-        );
+        )
     }
 
     /// A duplicate of a CON request (RFC 7252 §4.5): repeat the piggybacked response, or the
@@ -247,15 +281,35 @@ impl<
     }
 
     /// Answers a request the endpoint handles itself (errors, served blocks).
-    pub(crate) fn auto_respond(&mut self, now: Instant, msg: &Message<'_>, code: Code, diag: &[u8]) {
+    pub(crate) fn auto_respond(
+        &mut self,
+        now: Instant,
+        msg: &Message<'_>,
+        code: Code,
+        diag: &[u8],
+    ) {
+        let con = !self.is_tcp() && msg.ty() == MessageType::Confirmable;
+        self.auto_answer(now, con, msg.message_id(), msg.token(), code, &[], diag);
+    }
+
+    /// Queues an answer the endpoint makes itself, cached for duplicates of the request.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn auto_answer(
+        &mut self,
+        now: Instant,
+        con: bool,
+        request_mid: u16,
+        token: Token,
+        code: Code,
+        options: &[u8],
+        payload: &[u8],
+    ) {
         let Some(r) = self.alloc_record() else {
             self.stats.dropped_no_capacity += 1;
             return;
         };
-        let tcp = self.is_tcp();
-        let con = !tcp && msg.ty() == MessageType::Confirmable;
         let (ty, mid) = if con {
-            (MessageType::Acknowledgement, msg.message_id())
+            (MessageType::Acknowledgement, request_mid)
         } else {
             (MessageType::NonConfirmable, self.new_mid())
         };
@@ -268,10 +322,10 @@ impl<
         rec.kind = InKind::Request;
         rec.state = InState::Answered;
         rec.con = con;
-        rec.mid = msg.message_id();
-        rec.token = msg.token();
+        rec.mid = request_mid;
+        rec.token = token;
         rec.expires = now + lifetime;
-        if wire::encode(&mut rec.response, ty, code, mid, msg.token(), &[], diag).is_err() {
+        if wire::encode(&mut rec.response, ty, code, mid, token, options, payload).is_err() {
             self.free_record(r);
             return;
         }
@@ -427,7 +481,11 @@ impl<
     }
 
     fn add_observer(&mut self, token: Token, resource: u64) -> Option<u32> {
-        if let Some(o) = self.observers.iter_mut().find(|o| o.id != 0 && o.token == token) {
+        if let Some(o) = self
+            .observers
+            .iter_mut()
+            .find(|o| o.id != 0 && o.token == token)
+        {
             o.resource = resource;
             return Some(o.id);
         }

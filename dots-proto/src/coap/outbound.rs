@@ -68,7 +68,7 @@ impl<
             if req.observe {
                 list.set_observe(0)?;
             }
-            if req.q_block2 && !tcp {
+            if req.q_block && !tcp {
                 if let Some(b) = Block::new(0, true, szx) {
                     list.remove(dots_codec::coap::OptionNumber::Q_BLOCK2);
                     list.push_q_block2(b)?;
@@ -81,16 +81,29 @@ impl<
         } else {
             MessageType::NonConfirmable
         };
+        let block_limit = usize::from(self.block_size(None, options.as_bytes().len()));
+        let q_block1 = req.payload.len() > block_limit && req.q_block && !tcp && !con;
         let mut bytes = heapless::Vec::new();
-        wire::encode(
-            &mut bytes,
-            ty,
-            req.code,
-            0,
-            token,
-            options.as_bytes(),
-            req.payload,
-        )?;
+        if q_block1 {
+            self.start_q_block1(
+                now,
+                req.code,
+                token,
+                options.as_bytes(),
+                req.payload,
+                &mut bytes,
+            )?;
+        } else {
+            wire::encode(
+                &mut bytes,
+                ty,
+                req.code,
+                0,
+                token,
+                options.as_bytes(),
+                req.payload,
+            )?;
+        }
         if tcp {
             let limit = self.tcp.peer_max_message_size as usize;
             let needed = wire::tcp_len(&bytes);
@@ -99,6 +112,9 @@ impl<
             }
         }
         let id = self.new_id();
+        if q_block1 {
+            self.tx.owner = id;
+        }
         let order = self.new_order();
         let retransmit_limit = if con {
             self.params.max_retransmit
@@ -118,7 +134,7 @@ impl<
         slot.retransmit_limit = retransmit_limit;
         slot.response_timeout = req.response_timeout;
         slot.observe = req.observe;
-        slot.q_block2 = req.q_block2 && !tcp;
+        slot.q_block2 = req.q_block && !tcp;
         self.pump_queue(now);
         Ok(RequestId(id))
     }
@@ -207,6 +223,10 @@ impl<
                 self.rx.reset();
                 self.timers.set_global(Global::RxBody, None);
             }
+            if self.tx.active && self.tx.request && self.tx.owner == slot.id {
+                self.tx.active = false;
+                self.timers.set_global(Global::TxBody, None);
+            }
             *slot = super::endpoint::OutSlot::new();
         }
         self.timers.set_out(i, None);
@@ -271,7 +291,8 @@ impl<
             }
             if self.unresponsive && !self.is_tcp() {
                 if now < self.pacing_next {
-                    self.timers.set_global(Global::Pacing, Some(self.pacing_next));
+                    self.timers
+                        .set_global(Global::Pacing, Some(self.pacing_next));
                     return;
                 }
                 let len = self.out[i].bytes.len();
@@ -284,7 +305,8 @@ impl<
     /// Moves the PROBING_RATE gate past a message of `len` bytes sent at `now`.
     pub(crate) fn pace(&mut self, now: Instant, len: usize) {
         let rate = u128::from(self.params.probing_rate.max(1));
-        let wait = mul_div(Duration::from_secs(1), len as u128, rate).min(self.params.non_probing_wait());
+        let wait =
+            mul_div(Duration::from_secs(1), len as u128, rate).min(self.params.non_probing_wait());
         self.pacing_next = now + wait;
     }
 
@@ -379,17 +401,26 @@ impl<
             self.fail_slot(i, FailReason::TimedOut);
             return;
         }
-        if !s.next_retransmit.is_some_and(|t| t <= now) || s.state != OutState::Sent {
+        if s.next_retransmit.is_none_or(|t| t > now) || s.state != OutState::Sent {
             self.arm_out(i);
             return;
         }
         // A timeout without anything heard from the peer since the message left: the peer
         // does not respond, and PROBING_RATE applies (RFC 7252 §4.7).
-        if s.first_sent.is_some_and(|f| self.last_rx.is_none_or(|r| r < f)) {
+        if s.first_sent
+            .is_some_and(|f| self.last_rx.is_none_or(|r| r < f))
+        {
             if !self.unresponsive {
                 self.pacing_next = now;
             }
             self.unresponsive = true;
+        }
+        if self.tx.request && self.tx.owner == self.out[i].id && self.tx.sending() {
+            // Q-Block1 payloads are still going out: the response is not due yet.
+            let timeout = self.out[i].timeout;
+            self.out[i].next_retransmit = Some(now + timeout);
+            self.arm_out(i);
+            return;
         }
         let s = &self.out[i];
         let limit = if s.con {
@@ -435,8 +466,10 @@ impl<
         self.stats.resets_received += 1;
         let _ = now;
         if let Some(i) = self.out.iter().position(|s| {
-            matches!(s.state, OutState::Sent | OutState::Acked | OutState::Observing)
-                && s.mid == mid
+            matches!(
+                s.state,
+                OutState::Sent | OutState::Acked | OutState::Observing
+            ) && s.mid == mid
                 && s.first_sent.is_some()
         }) {
             self.push_event(EvKind::PeerReset { message_id: mid });
@@ -472,11 +505,9 @@ impl<
     /// An ACK: empty (the response follows separately) or with a piggybacked response.
     pub(crate) fn on_ack(&mut self, now: Instant, msg: &Message<'_>) {
         let mid = msg.message_id();
-        if let Some(i) = self
-            .out
-            .iter()
-            .position(|s| s.state == OutState::Sent && s.con && s.mid == mid && s.first_sent.is_some())
-        {
+        if let Some(i) = self.out.iter().position(|s| {
+            s.state == OutState::Sent && s.con && s.mid == mid && s.first_sent.is_some()
+        }) {
             if msg.is_empty() {
                 match self.out[i].kind {
                     OutKind::Notification(_) => self.free_slot(i),
@@ -515,11 +546,9 @@ impl<
         let con = !tcp && msg.ty() == MessageType::Confirmable;
         let mid = msg.message_id();
         if con {
-            if let Some(r) = self
-                .inb
-                .iter()
-                .position(|r| r.state != InState::Free && r.kind == InKind::Response && r.mid == mid)
-            {
+            if let Some(r) = self.inb.iter().position(|r| {
+                r.state != InState::Free && r.kind == InKind::Response && r.mid == mid
+            }) {
                 // A retransmission of a CON response whose ACK was lost: acknowledge again.
                 self.stats.duplicates += 1;
                 let _ = r;
@@ -575,6 +604,13 @@ impl<
     pub(crate) fn on_response_for(&mut self, i: usize, now: Instant, msg: &Message<'_>) {
         let code = msg.code();
         let options = msg.options();
+        if self.tx.active && self.tx.request && self.tx.owner == self.out[i].id {
+            if self.on_q_block1_response(now, msg) {
+                return;
+            }
+            self.tx.active = false;
+            self.timers.set_global(Global::TxBody, None);
+        }
         if code.is_success() && !self.is_tcp() {
             if let Ok(Some(b)) = options.q_block2() {
                 if b.more() || b.num() > 0 {

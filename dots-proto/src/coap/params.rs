@@ -369,7 +369,10 @@ mod tests {
             non_receive_timeout: Duration::from_secs(3),
             ..TransmissionParameters::DOTS
         };
-        assert_eq!(short.validate(), Err(ParameterError::NonReceiveTimeoutTooShort));
+        assert_eq!(
+            short.validate(),
+            Err(ParameterError::NonReceiveTimeoutTooShort)
+        );
         assert_eq!(RandomFactor::from_hundredths(99), None);
         assert_eq!(
             RandomFactor::DEFAULT.scale(Duration::from_secs(2)),

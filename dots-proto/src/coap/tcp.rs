@@ -177,7 +177,11 @@ impl<
             Signal::Abort { .. } => {
                 self.tcp.closed = true;
                 let diag = frame.payload();
-                let diag = if core::str::from_utf8(diag).is_ok() { diag } else { &[] };
+                let diag = if core::str::from_utf8(diag).is_ok() {
+                    diag
+                } else {
+                    &[]
+                };
                 self.push_event_with(
                     EvKind::Aborted {
                         by_peer: true,
@@ -218,13 +222,22 @@ impl<
             self.free_record(r);
         }
         self.tx.active = false;
-        for g in [Global::Keepalive, Global::TxBody, Global::RxBody, Global::Pacing] {
+        for g in [
+            Global::Keepalive,
+            Global::TxBody,
+            Global::RxBody,
+            Global::Pacing,
+        ] {
             self.timers.set_global(g, None);
         }
     }
 
     /// Aborts for a protocol violation (RFC 8323 §5.6).
-    pub(crate) fn abort_connection(&mut self, bad_csm_option: Option<OptionNumber>, diag: &'static str) {
+    pub(crate) fn abort_connection(
+        &mut self,
+        bad_csm_option: Option<OptionNumber>,
+        diag: &'static str,
+    ) {
         if self.tcp.closed {
             return;
         }

@@ -19,8 +19,12 @@ pub(crate) enum Global {
 
 impl Global {
     pub(crate) const COUNT: usize = 4;
-    pub(crate) const ALL: [Global; Global::COUNT] =
-        [Global::Pacing, Global::TxBody, Global::RxBody, Global::Keepalive];
+    pub(crate) const ALL: [Global; Global::COUNT] = [
+        Global::Pacing,
+        Global::TxBody,
+        Global::RxBody,
+        Global::Keepalive,
+    ];
 }
 
 /// The deadlines: one per outgoing slot, one per inbound record, and the global ones.
@@ -102,8 +106,14 @@ mod tests {
         assert_eq!(table.next(), Some(Instant::from_millis(50)));
         table.set_out(7, Some(Instant::ZERO)); // out of range: ignored
         assert_eq!(table.next(), Some(Instant::from_millis(50)));
-        assert!(TimerTable::<2, 2>::due(table.out(1), Instant::from_millis(50)));
-        assert!(!TimerTable::<2, 2>::due(table.out(0), Instant::from_millis(50)));
+        assert!(TimerTable::<2, 2>::due(
+            table.out(1),
+            Instant::from_millis(50)
+        ));
+        assert!(!TimerTable::<2, 2>::due(
+            table.out(0),
+            Instant::from_millis(50)
+        ));
         assert_eq!(table.global(Global::RxBody), Some(Instant::from_millis(60)));
         assert_eq!(table.inbound(1), None);
         assert_eq!(Global::ALL.len(), Global::COUNT);

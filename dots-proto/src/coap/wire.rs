@@ -2,8 +2,8 @@
 //! conversion, the resource key of a request, and block bitmaps.
 
 use dots_codec::coap::{
-    BufferTooSmall, Code, Frame, MessageType, OptionList, OptionNumber, Options, Token,
-    HEADER_LEN, VERSION,
+    BufferTooSmall, Code, Frame, MessageType, OptionList, OptionNumber, Options, Token, HEADER_LEN,
+    VERSION,
 };
 
 use super::event::CommandError;
@@ -68,7 +68,6 @@ pub(crate) fn set_message_id(bytes: &mut [u8], mid: u16) {
         dst.copy_from_slice(&mid.to_be_bytes());
     }
 }
-
 
 /// Length of the TCP frame carrying the UDP-format message `msg` (RFC 8323 §3.2).
 pub(crate) fn tcp_len(msg: &[u8]) -> usize {
@@ -210,6 +209,7 @@ impl Bitmap {
         (from..end).all(|n| self.get(n))
     }
 
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.0.iter().all(|w| *w == 0)
     }
@@ -217,10 +217,7 @@ impl Bitmap {
 
 /// Encodes block numbers as a CBOR Sequence of unsigned integers
 /// (application/missing-blocks+cbor-seq, RFC 9177 §5).
-pub(crate) fn encode_missing_blocks(
-    blocks: impl Iterator<Item = u32>,
-    out: &mut [u8],
-) -> usize {
+pub(crate) fn encode_missing_blocks(blocks: impl Iterator<Item = u32>, out: &mut [u8]) -> usize {
     let mut at = 0;
     for n in blocks {
         let mut item = [0u8; 5];
@@ -255,10 +252,7 @@ pub(crate) fn encode_missing_blocks(
 }
 
 /// Decodes a CBOR Sequence of unsigned integers (RFC 9177 §5); `None` when it is anything else.
-pub(crate) fn decode_missing_blocks(
-    mut bytes: &[u8],
-    mut each: impl FnMut(u32),
-) -> Option<()> {
+pub(crate) fn decode_missing_blocks(mut bytes: &[u8], mut each: impl FnMut(u32)) -> Option<()> {
     while let Some((&first, rest)) = bytes.split_first() {
         if first >> 5 != 0 {
             return None;
@@ -266,8 +260,14 @@ pub(crate) fn decode_missing_blocks(
         let (value, used) = match first & 0x1f {
             v @ 0..=23 => (u64::from(v), 0),
             24 => (u64::from(*rest.first()?), 1),
-            25 => (u64::from(u16::from_be_bytes(rest.get(..2)?.try_into().ok()?)), 2),
-            26 => (u64::from(u32::from_be_bytes(rest.get(..4)?.try_into().ok()?)), 4),
+            25 => (
+                u64::from(u16::from_be_bytes(rest.get(..2)?.try_into().ok()?)),
+                2,
+            ),
+            26 => (
+                u64::from(u32::from_be_bytes(rest.get(..4)?.try_into().ok()?)),
+                4,
+            ),
             27 => (u64::from_be_bytes(rest.get(..8)?.try_into().ok()?), 8),
             _ => return None,
         };
@@ -284,8 +284,12 @@ mod tests {
 
     #[test]
     fn tcp_conversion_round_trip() {
-        let mut repr: MessageRepr<64, 64> =
-            MessageRepr::new(MessageType::Confirmable, Code::GET, 0x1234, Token::new(&[1, 2]).unwrap());
+        let mut repr: MessageRepr<64, 64> = MessageRepr::new(
+            MessageType::Confirmable,
+            Code::GET,
+            0x1234,
+            Token::new(&[1, 2]).unwrap(),
+        );
         repr.options.set_uri_path("/a/b").unwrap();
         repr.set_payload(&[9; 20]).unwrap();
         let mut udp = [0u8; 128];
@@ -301,7 +305,10 @@ mod tests {
         let msg = Message::parse(&back).unwrap();
         assert_eq!(msg.token(), repr.token);
         assert_eq!(msg.options(), repr.as_options());
-        assert_eq!(udp_to_tcp(&udp[..n], &mut tcp[..3]), Err(BufferTooSmall { needed: m }));
+        assert_eq!(
+            udp_to_tcp(&udp[..n], &mut tcp[..3]),
+            Err(BufferTooSmall { needed: m })
+        );
     }
 
     #[test]
@@ -319,8 +326,14 @@ mod tests {
         })
         .unwrap();
         assert_eq!(&got[..], &[1, 23, 24, 300, 70000]);
-        assert!(decode_missing_blocks(&[0x81, 0x01], |_| {}).is_none(), "an array is rejected");
-        assert!(decode_missing_blocks(&[0x19, 0x01], |_| {}).is_none(), "truncated");
+        assert!(
+            decode_missing_blocks(&[0x81, 0x01], |_| {}).is_none(),
+            "an array is rejected"
+        );
+        assert!(
+            decode_missing_blocks(&[0x19, 0x01], |_| {}).is_none(),
+            "truncated"
+        );
     }
 
     #[test]

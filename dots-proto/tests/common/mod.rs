@@ -262,7 +262,9 @@ impl Link {
             .jitter(self.jitter)
             .seed(self.seed);
         if self.loss > 0.0 {
-            c = c.loss(LossModel::from(RandomLoss::new(Probability::new(self.loss))));
+            c = c.loss(LossModel::from(RandomLoss::new(Probability::new(
+                self.loss,
+            ))));
         }
         if self.duplicate > 0.0 {
             c = c.duplicate(Probability::new(self.duplicate));
@@ -302,6 +304,8 @@ pub struct Pair<A: Node, B: Node> {
     pub pending: VecDeque<(Side, Instant, Ev)>,
     /// Every instant handed to `handle_timeout`, to check none is in the past.
     pub timeouts_fired: Vec<Instant>,
+    /// Datagrams delivered: (time, receiver, length).
+    pub delivered: Vec<(Instant, Side, usize)>,
     buf: Vec<u8>,
 }
 
@@ -318,6 +322,7 @@ impl<A: Node, B: Node> Pair<A, B> {
             sent: Vec::new(),
             pending: VecDeque::new(),
             timeouts_fired: Vec::new(),
+            delivered: Vec::new(),
             buf: vec![0; 65_536],
         }
     }
@@ -328,7 +333,7 @@ impl<A: Node, B: Node> Pair<A, B> {
 
     fn ours(&self, t: std::time::Instant) -> Instant {
         let d = t.saturating_duration_since(self.base);
-        let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
+        let ms = d.as_millis() + u128::from(!d.subsec_nanos().is_multiple_of(1_000_000));
         Instant::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
     }
 
@@ -341,19 +346,28 @@ impl<A: Node, B: Node> Pair<A, B> {
             let std_now = self.std(now);
             while let Some(n) = self.a.transmit(now, &mut self.buf) {
                 let bytes = self.buf[..n].to_vec();
-                self.sent.push(Sent { at: now, from: Side::A, bytes: bytes.clone() });
+                self.sent.push(Sent {
+                    at: now,
+                    from: Side::A,
+                    bytes: bytes.clone(),
+                });
                 self.ab.handle_input(Input::Packet(std_now, bytes));
                 progress = true;
             }
             while let Some(n) = self.b.transmit(now, &mut self.buf) {
                 let bytes = self.buf[..n].to_vec();
-                self.sent.push(Sent { at: now, from: Side::B, bytes: bytes.clone() });
+                self.sent.push(Sent {
+                    at: now,
+                    from: Side::B,
+                    bytes: bytes.clone(),
+                });
                 self.ba.handle_input(Input::Packet(std_now, bytes));
                 progress = true;
             }
             self.ab.handle_input(Input::Timeout(std_now));
             while let Some(out) = self.ab.poll_output() {
                 if let Output::Packet(p) = out {
+                    self.delivered.push((now, Side::B, p.len()));
                     self.b.handle_bytes(now, &p);
                     progress = true;
                 }
@@ -361,6 +375,7 @@ impl<A: Node, B: Node> Pair<A, B> {
             self.ba.handle_input(Input::Timeout(std_now));
             while let Some(out) = self.ba.poll_output() {
                 if let Output::Packet(p) = out {
+                    self.delivered.push((now, Side::A, p.len()));
                     self.a.handle_bytes(now, &p);
                     progress = true;
                 }
@@ -423,7 +438,15 @@ impl<A: Node, B: Node> Pair<A, B> {
         loop {
             self.flush();
             while let Some((side, at, ev)) = self.pending.pop_front() {
-                on_event(side, &mut Both { a: &mut self.a, b: &mut self.b }, self.now, &ev);
+                on_event(
+                    side,
+                    &mut Both {
+                        a: &mut self.a,
+                        b: &mut self.b,
+                    },
+                    self.now,
+                    &ev,
+                );
                 seen.push((side, at, ev));
                 self.flush();
             }

@@ -1,0 +1,355 @@
+//! Q-Block1 (RFC 9177 §4.3, §5, §7.2): request bodies sent in bursts of MAX_PAYLOADS NON
+//! payloads, acknowledged per set with 2.31 (Continue), missing payloads reported with 4.08
+//! (Request Entity Incomplete) as an application/missing-blocks+cbor-seq list.
+
+use dots_codec::coap::{Block, Code, ContentFormat, Message, MessageType, Token};
+
+use super::block::TxBody;
+use super::event::CommandError;
+use super::params::shl;
+use super::timer::Global;
+use super::wire::{self, Scratch};
+use super::{BODY_OPTIONS_CAPACITY, MAX_BLOCKS, REQUEST_TAG};
+use crate::time::Instant;
+
+/// Marks the receive buffer as holding a request body (not a slot's response).
+pub(crate) const INBOUND_OWNER: u32 = u32::MAX;
+
+impl<
+        const OUT: usize,
+        const IN: usize,
+        const OBS: usize,
+        const MSG: usize,
+        const BODY: usize,
+        const INBOX: usize,
+    > super::Endpoint<OUT, IN, OBS, MSG, BODY, INBOX>
+{
+    /// Takes the body buffer for a Q-Block1 request and writes its first payload to `first`.
+    pub(crate) fn start_q_block1(
+        &mut self,
+        now: Instant,
+        code: Code,
+        token: Token,
+        options: &[u8],
+        payload: &[u8],
+        first: &mut heapless::Vec<u8, MSG>,
+    ) -> Result<(), CommandError> {
+        if self.tx.active && self.tx.expires > now {
+            return Err(CommandError::BodyBusy);
+        }
+        let cap = BODY.min(self.config.max_body);
+        if payload.len() > cap {
+            return Err(CommandError::BodyTooLarge {
+                needed: payload.len(),
+                limit: cap,
+            });
+        }
+        if options.len() > BODY_OPTIONS_CAPACITY {
+            return Err(CommandError::MessageTooLarge {
+                needed: options.len(),
+                limit: BODY_OPTIONS_CAPACITY,
+            });
+        }
+        // Room for Q-Block1 (4), Size1 (5) and Request-Tag (7) besides the other options.
+        let szx = self.block_szx(None, options.len() + 16);
+        let size = 1usize << (szx + 4);
+        if payload.len().div_ceil(size) > MAX_BLOCKS {
+            return Err(CommandError::BodyTooLarge {
+                needed: payload.len(),
+                limit: MAX_BLOCKS * size,
+            });
+        }
+        let set_delay = self.jitter(self.params.non_timeout);
+        let tag = self.rng.next_u32().to_be_bytes();
+        let mut tx = TxBody::new();
+        let _ = tx.body.extend_from_slice(payload);
+        let _ = tx.options.extend_from_slice(options);
+        tx.active = true;
+        tx.q = true;
+        tx.request = true;
+        tx.request_tag = tag;
+        tx.szx = szx;
+        tx.token = token;
+        tx.code = code;
+        tx.next_seq = 1;
+        tx.sent_in_window = 1;
+        tx.set_delay = set_delay;
+        tx.expires = now + self.params.non_partial_timeout();
+        let old = core::mem::replace(&mut self.tx, tx);
+        if let Err(e) = self.build_block(0, szx, MessageType::NonConfirmable, 0, token, first) {
+            self.tx = old;
+            return Err(e);
+        }
+        self.timers
+            .set_global(Global::TxBody, Some(self.tx.expires));
+        Ok(())
+    }
+
+    /// A response to a request sending a Q-Block1 body: 2.31 and 4.08 drive the transfer
+    /// (returns `true`); anything else is the final response.
+    pub(crate) fn on_q_block1_response(&mut self, now: Instant, msg: &Message<'_>) -> bool {
+        let options = msg.options();
+        match msg.code() {
+            Code::CONTINUE => {
+                // The set up to the Q-Block1 NUM arrived: the next may start at once.
+                self.q_block1_progress();
+                self.tx.sent_in_window = 0;
+                self.tx.window_until = None;
+                self.tx.expires = now + self.params.non_partial_timeout();
+                true
+            }
+            Code::REQUEST_ENTITY_INCOMPLETE
+                if options.content_format().ok().flatten()
+                    == Some(ContentFormat::MISSING_BLOCKS_CBOR_SEQ) =>
+            {
+                let nblocks = self.tx.nblocks();
+                let mut last: Option<u32> = None;
+                let mut ordered = true;
+                let mut wanted = wire::Bitmap::new();
+                let ok = wire::decode_missing_blocks(msg.payload(), |n| {
+                    ordered &= last.is_none_or(|l| n > l);
+                    last = Some(n);
+                    if n < nblocks {
+                        wanted.set(n, true);
+                    }
+                });
+                // RFC 9177 §5: ascending without duplicates, else drop the 4.08.
+                if ok.is_none() || !ordered {
+                    self.stats.malformed += 1;
+                    return true;
+                }
+                for n in 0..nblocks {
+                    if wanted.get(n) {
+                        self.tx.resend.set(n, true);
+                    }
+                }
+                self.q_block1_progress();
+                // The missing payloads go before the next NON_TIMEOUT_RANDOM delay.
+                self.tx.sent_in_window = 0;
+                self.tx.window_until = None;
+                self.tx.expires = now + self.params.non_partial_timeout();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The peer answers the transfer: the request's repetition budget starts again.
+    fn q_block1_progress(&mut self) {
+        let owner = self.tx.owner;
+        let base = self.params.non_timeout;
+        let timeout = self.jitter(base);
+        if let Some(i) = self.out.iter().position(|s| s.id == owner) {
+            let s = &mut self.out[i];
+            s.retransmits = 0;
+            s.timeout = timeout;
+        }
+    }
+
+    /// A Q-Block1 payload of a request body (RFC 9177 §4.3).
+    pub(crate) fn rx_q_block1(&mut self, now: Instant, msg: &Message<'_>, b: Block) {
+        let options = msg.options();
+        let tag = options.first(REQUEST_TAG);
+        let size1 = options.size1().ok().flatten();
+        let (Some(tag), Some(size1)) = (tag, size1) else {
+            // RFC 9177 §4.3: Q-Block1 without Request-Tag or Size1 is 4.00.
+            self.stats.malformed += 1;
+            self.auto_respond(
+                now,
+                msg,
+                Code::BAD_REQUEST,
+                b"Q-Block1 needs Request-Tag and Size1",
+            );
+            return;
+        };
+        let con = msg.ty() == MessageType::Confirmable;
+        let cap = BODY.min(self.config.max_body);
+        let total = size1 as usize;
+        if total > cap {
+            // RFC 7959 §2.9.3 / RFC 9177 §4.3: 4.13 with the largest acceptable size.
+            let mut o = Scratch::new();
+            let _ = o.set_size1(u32::try_from(cap).unwrap_or(u32::MAX));
+            self.auto_answer(
+                now,
+                con,
+                msg.message_id(),
+                msg.token(),
+                Code::REQUEST_ENTITY_TOO_LARGE,
+                o.as_bytes(),
+                &[],
+            );
+            return;
+        }
+        let resource = wire::resource_key(options);
+        if self.rx.done_tag.as_slice() == tag && self.rx.done_resource == resource {
+            // A payload of a body already delivered (its response was lost): answer again
+            // with the cached response, as for the first time (RFC 9177 §4.3).
+            self.stats.duplicates += 1;
+            let token = self.rx.done_token;
+            if let Some(r) = self.inb.iter().position(|r| {
+                r.kind == super::endpoint::InKind::Request
+                    && r.token == token
+                    && r.state == super::endpoint::InState::Answered
+                    && r.tx == super::endpoint::InTx::None
+            }) {
+                let order = self.new_order();
+                self.inb[r].tx = super::endpoint::InTx::Response;
+                self.inb[r].tx_order = order;
+                self.stats.cached_responses += 1;
+            }
+            return;
+        }
+        let same = self.rx.owner == INBOUND_OWNER
+            && self.rx.tag.as_slice() == tag
+            && self.rx.resource == resource;
+        if !same {
+            let busy = (self.rx.owner != 0 && self.rx.owner != INBOUND_OWNER) || self.rx.locked;
+            if busy {
+                self.auto_answer(
+                    now,
+                    con,
+                    msg.message_id(),
+                    msg.token(),
+                    Code::SERVICE_UNAVAILABLE,
+                    &[],
+                    b"body buffer busy",
+                );
+                return;
+            }
+            // A new body (a partial one with another Request-Tag is dropped: one buffer).
+            self.rx.reset();
+            self.rx.owner = INBOUND_OWNER;
+            self.rx.inbound = true;
+            self.rx.q = true;
+            let _ = self.rx.tag.extend_from_slice(tag.get(..8).unwrap_or(tag));
+            self.rx.resource = resource;
+            self.rx.total = Some(total);
+            self.rx.szx = b.szx();
+            self.rx.started = now;
+            if self.rx.body.resize(total, 0).is_err() {
+                self.rx.reset();
+                return;
+            }
+        }
+        self.rx.last_token = msg.token();
+        self.rx.last_rx = now;
+        let n = b.num();
+        let size = self.rx.size();
+        let nblocks = self.rx.nblocks().unwrap_or(1);
+        let offset = (n as usize).saturating_mul(size);
+        let payload = msg.payload();
+        let end = offset.saturating_add(payload.len());
+        let consistent = b.szx() == self.rx.szx
+            && n < nblocks
+            && end <= total
+            && (b.more() || end == total)
+            && (!b.more() || payload.len() == size);
+        if !consistent {
+            self.stats.malformed += 1;
+            self.auto_respond(
+                now,
+                msg,
+                Code::BAD_REQUEST,
+                b"inconsistent Q-Block1 payload",
+            );
+            return;
+        }
+        if self.rx.received.get(n) {
+            // A duplicate: ignore the payload, answer as for the first time (RFC 9177 §4.3).
+            self.stats.duplicates += 1;
+        } else {
+            if let Some(dst) = self.rx.body.get_mut(offset..end) {
+                dst.copy_from_slice(payload);
+            }
+            self.rx.received.set(n, true);
+            self.rx.highest = self.rx.highest.max(n);
+            self.rx.rerequests = 0;
+        }
+        if self.rx.received.all_set(0, nblocks) {
+            self.timers.set_global(Global::RxBody, None);
+            self.rx.locked = true;
+            self.rx.owner = 0;
+            self.rx.done_tag = self.rx.tag.clone();
+            self.rx.done_resource = resource;
+            self.rx.done_token = msg.token();
+            let observe = match options.observe() {
+                Ok(Some(0)) => Some(super::ObserveRequest::Register),
+                Ok(Some(1)) => Some(super::ObserveRequest::Deregister),
+                _ => None,
+            };
+            let hop = options.hop_limit().ok().flatten();
+            if !self.deliver_request(now, msg, observe, hop, true) {
+                self.rx.locked = false;
+                self.rx.reset();
+            }
+            return;
+        }
+        // A complete MAX_PAYLOADS set with more to come: 2.31 Continue (RFC 9177 §7.2).
+        let mp = self.params.max_payloads();
+        let set_end = ((n / mp) + 1).saturating_mul(mp).min(nblocks);
+        if set_end < nblocks && self.rx.received.all_set(0, set_end) && set_end > self.rx.continued
+        {
+            self.rx.continued = set_end;
+            if let Some(ack) = Block::new(set_end - 1, true, self.rx.szx) {
+                let mut o = Scratch::new();
+                let _ = o.set_q_block1(ack);
+                self.auto_answer(
+                    now,
+                    con,
+                    msg.message_id(),
+                    msg.token(),
+                    Code::CONTINUE,
+                    o.as_bytes(),
+                    &[],
+                );
+            }
+        } else if con {
+            self.queue_control(super::endpoint::Control::EmptyAck(msg.message_id()));
+        }
+        self.arm_rx_body();
+    }
+
+    /// NON_RECEIVE_TIMEOUT passed with payloads of a request body missing: 4.08 with their
+    /// numbers (RFC 9177 §5), or drop the body after NON_MAX_RETRANSMIT of them.
+    pub(crate) fn on_rx_request_body_timer(&mut self, now: Instant) {
+        if now >= self.rx.started + self.params.non_partial_timeout()
+            || self.rx.rerequests >= self.params.non_max_retransmit
+        {
+            self.rx.reset();
+            self.timers.set_global(Global::RxBody, None);
+            return;
+        }
+        let wait = shl(
+            self.params.non_receive_timeout,
+            u32::from(self.rx.rerequests),
+        );
+        if now < self.rx.last_rx + wait {
+            self.arm_rx_body();
+            return;
+        }
+        let nblocks = self.rx.nblocks().unwrap_or(1);
+        let limit = self.params.max_payloads() as usize;
+        let missing = (0..nblocks)
+            .filter(|&n| !self.rx.received.get(n))
+            .take(limit);
+        let mut payload = [0u8; 5 * 64];
+        let len = wire::encode_missing_blocks(missing.take(64), &mut payload);
+        let mut o = Scratch::new();
+        let _ = o.set_content_format(ContentFormat::MISSING_BLOCKS_CBOR_SEQ);
+        let token = self.rx.last_token;
+        let mid = self.new_mid();
+        self.auto_answer(
+            now,
+            false,
+            mid,
+            token,
+            Code::REQUEST_ENTITY_INCOMPLETE,
+            o.as_bytes(),
+            payload.get(..len).unwrap_or(&[]),
+        );
+        self.stats.missing_block_requests += 1;
+        self.rx.rerequests += 1;
+        self.rx.last_rx = now;
+        self.arm_rx_body();
+    }
+}
