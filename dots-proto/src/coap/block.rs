@@ -7,7 +7,7 @@ use dots_codec::coap::{
     Block, BufferTooSmall, Code, Message, MessageType, OptionNumber, Options, Token,
 };
 
-use super::endpoint::{EvKind, InKind, InRecord, InState, InTx, OutState};
+use super::endpoint::{EvKind, InKind, InState, InTx, OutState};
 use super::event::{CommandError, FailReason};
 use super::params::shl;
 use super::timer::Global;
@@ -280,7 +280,7 @@ impl<
             + if q {
                 self.params.non_partial_timeout()
             } else {
-                self.params.exchange_lifetime()
+                self.exchange_lifetime
             };
         let tx = &mut self.tx;
         tx.body.clear();
@@ -569,10 +569,10 @@ impl<
         }
         let id = self.new_id();
         let order = self.new_order();
-        let lifetime = self.params.exchange_lifetime();
+        let lifetime = self.exchange_lifetime;
         self.tx.expires = now + lifetime;
         let rec = &mut self.inb[r];
-        *rec = InRecord::new();
+        rec.reset();
         rec.id = id;
         rec.kind = InKind::Request;
         rec.state = InState::Answered;

@@ -73,6 +73,36 @@ pub(crate) struct OutSlot<const MSG: usize> {
 }
 
 impl<const MSG: usize> OutSlot<MSG> {
+    const EMPTY_HEAD: OutSlot<0> = OutSlot::<0>::new();
+
+    /// Back to free, field by field (the message storage is only truncated, not copied).
+    pub(crate) fn reset(&mut self) {
+        // Field by field: moving the inline message storage would copy `MSG` bytes.
+        let e = Self::EMPTY_HEAD;
+        self.id = e.id;
+        self.kind = e.kind;
+        self.state = e.state;
+        self.con = e.con;
+        self.expect_response = e.expect_response;
+        self.token = e.token;
+        self.mid = e.mid;
+        self.bytes.clear();
+        self.tx_pending = e.tx_pending;
+        self.tx_order = e.tx_order;
+        self.queue_order = e.queue_order;
+        self.retransmits = e.retransmits;
+        self.retransmit_limit = e.retransmit_limit;
+        self.timeout = e.timeout;
+        self.next_retransmit = e.next_retransmit;
+        self.give_up_at = e.give_up_at;
+        self.response_timeout = e.response_timeout;
+        self.first_sent = e.first_sent;
+        self.observe = e.observe;
+        self.obs_last = e.obs_last;
+        self.deregistering = e.deregistering;
+        self.q_block2 = e.q_block2;
+    }
+
     pub(crate) const fn new() -> Self {
         OutSlot {
             id: 0,
@@ -160,6 +190,8 @@ pub(crate) struct InRecord<const MSG: usize> {
 }
 
 impl<const MSG: usize> InRecord<MSG> {
+    const EMPTY_HEAD: InRecord<0> = InRecord::<0>::new();
+
     pub(crate) const fn new() -> Self {
         InRecord {
             id: 0,
@@ -182,6 +214,31 @@ impl<const MSG: usize> InRecord<MSG> {
             resource: 0,
             observer: 0,
         }
+    }
+
+    /// Back to free, field by field (the response storage is only truncated, not copied).
+    pub(crate) fn reset(&mut self) {
+        // Field by field: moving the inline response storage would copy `MSG` bytes.
+        let e = Self::EMPTY_HEAD;
+        self.id = e.id;
+        self.kind = e.kind;
+        self.state = e.state;
+        self.con = e.con;
+        self.mid = e.mid;
+        self.token = e.token;
+        self.response.clear();
+        self.tx = e.tx;
+        self.tx_order = e.tx_order;
+        self.expires = e.expires;
+        self.ack_at = e.ack_at;
+        self.retransmit_at = e.retransmit_at;
+        self.retransmits = e.retransmits;
+        self.timeout = e.timeout;
+        self.observe = e.observe;
+        self.req_block2 = e.req_block2;
+        self.req_q_block2 = e.req_q_block2;
+        self.resource = e.resource;
+        self.observer = e.observer;
     }
 
     pub(crate) fn deadline(&self) -> Option<Instant> {
@@ -387,6 +444,9 @@ pub struct Endpoint<
     pub(crate) unresponsive: bool,
     pub(crate) pacing_next: Instant,
     pub(crate) last_rx: Option<Instant>,
+    /// EXCHANGE_LIFETIME and NON_LIFETIME of the parameters in force.
+    pub(crate) exchange_lifetime: Duration,
+    pub(crate) non_lifetime: Duration,
     pub(crate) tcp: TcpState<MSG>,
     pub(crate) stats: Stats,
 }
@@ -459,6 +519,8 @@ impl<
             unresponsive: false,
             pacing_next: Instant::ZERO,
             last_rx: None,
+            exchange_lifetime: params.exchange_lifetime(),
+            non_lifetime: params.non_lifetime(),
             tcp: TcpState::new(),
             stats: Stats::default(),
         };
@@ -489,6 +551,8 @@ impl<
     pub fn set_parameters(&mut self, params: TransmissionParameters) -> Result<(), CommandError> {
         params.validate()?;
         self.params = params;
+        self.exchange_lifetime = params.exchange_lifetime();
+        self.non_lifetime = params.non_lifetime();
         Ok(())
     }
 

@@ -2,12 +2,10 @@
 //! separate responses (§5.2), and the observer registry (RFC 7641 §4).
 
 use dots_codec::coap::{
-    BadOptionAction, BufferTooSmall, Code, Message, MessageType, OptionNumber, Rejection, Token,
+    BadOptionAction, BufferTooSmall, Code, Message, MessageType, Rejection, Token,
 };
 
-use super::endpoint::{
-    Control, EvKind, InKind, InRecord, InState, InTx, OutKind, OutSlot, OutState,
-};
+use super::endpoint::{Control, EvKind, InKind, InRecord, InState, InTx, OutKind, OutState};
 use super::event::{CommandError, InboundId, ObserveEnd, ObserveRequest, ObserverId};
 use super::params::shl;
 use super::wire;
@@ -58,37 +56,27 @@ impl<
             }
             return;
         }
-        let options = msg.options();
-        let hop_limit = match options.hop_limit() {
-            Ok(h) => h,
-            Err(_) => {
-                self.stats.malformed += 1;
-                self.auto_respond(now, msg, Code::BAD_REQUEST, b"invalid Hop-Limit");
-                return;
-            }
-        };
-        let block2 = options.block2();
-        let q_block2_ok = options.q_block2_all().all(|b| b.is_ok());
-        if block2.is_err() || options.block1().is_err() || !q_block2_ok {
+        let scan = wire::scan_request(msg.options());
+        if scan.bad_hop_limit {
+            self.stats.malformed += 1;
+            self.auto_respond(now, msg, Code::BAD_REQUEST, b"invalid Hop-Limit");
+            return;
+        }
+        if scan.bad_block {
             self.stats.malformed += 1;
             self.auto_respond(now, msg, Code::BAD_REQUEST, b"invalid block option");
             return;
         }
-        if let Ok(Some(b)) = options.q_block1() {
+        if let Some(b) = scan.q_block1 {
             if !tcp {
                 self.rx_q_block1(now, msg, b);
                 return;
             }
         }
-        if self.serve_block_request(now, msg) {
+        if self.tx.active && self.serve_block_request(now, msg) {
             return;
         }
-        let observe = match options.observe() {
-            Ok(Some(0)) => Some(ObserveRequest::Register),
-            Ok(Some(1)) => Some(ObserveRequest::Deregister),
-            _ => None,
-        };
-        self.deliver_request(now, msg, observe, hop_limit, false);
+        self.deliver_request(now, msg, &scan, false);
     }
 
     /// Opens the record of a request and hands it to the session; `body`: the payload is the
@@ -97,15 +85,18 @@ impl<
         &mut self,
         now: Instant,
         msg: &Message<'_>,
-        observe: Option<ObserveRequest>,
-        hop_limit: Option<dots_codec::coap::HopLimit>,
+        scan: &wire::RequestScan,
         body: bool,
     ) -> bool {
         let tcp = self.is_tcp();
         let con = !tcp && msg.ty() == MessageType::Confirmable;
         let mid = msg.message_id();
-        let options = msg.options();
-        let block2 = options.block2();
+        let observe = match scan.observe {
+            Some(0) => Some(ObserveRequest::Register),
+            Some(1) => Some(ObserveRequest::Deregister),
+            _ => None,
+        };
+        let hop_limit = scan.hop_limit;
         let len = msg.as_bytes().len();
         if !self.can_stash(len) {
             self.stats.dropped_no_capacity += 1;
@@ -128,13 +119,13 @@ impl<
         }
         let id = self.new_id();
         let lifetime = if con || tcp {
-            self.params.exchange_lifetime()
+            self.exchange_lifetime
         } else {
-            self.params.non_lifetime()
+            self.non_lifetime
         };
         let ack_delay = self.config.ack_delay;
         let rec = &mut self.inb[r];
-        *rec = InRecord::new();
+        rec.reset();
         rec.id = id;
         rec.kind = InKind::Request;
         rec.state = InState::Awaiting;
@@ -144,9 +135,9 @@ impl<
         rec.expires = now + lifetime;
         rec.ack_at = if con { Some(now + ack_delay) } else { None };
         rec.observe = observe;
-        rec.req_block2 = block2.ok().flatten();
-        rec.req_q_block2 = options.contains(OptionNumber::Q_BLOCK2);
-        rec.resource = wire::resource_key(options);
+        rec.req_block2 = scan.block2;
+        rec.req_q_block2 = scan.q_block2;
+        rec.resource = scan.resource;
         self.arm_in(r);
         self.push_event_with(
             EvKind::Request {
@@ -197,7 +188,7 @@ impl<
 
     pub(crate) fn free_record(&mut self, r: usize) {
         if let Some(rec) = self.inb.get_mut(r) {
-            *rec = InRecord::new();
+            rec.reset();
         }
         self.timers.set_inbound(r, None);
     }
@@ -315,9 +306,9 @@ impl<
         };
         let id = self.new_id();
         let order = self.new_order();
-        let lifetime = self.params.exchange_lifetime();
+        let lifetime = self.exchange_lifetime;
         let rec = &mut self.inb[r];
-        *rec = InRecord::new();
+        rec.reset();
         rec.id = id;
         rec.kind = InKind::Request;
         rec.state = InState::Answered;
@@ -602,7 +593,7 @@ impl<
         let id = self.new_id();
         let slot = &mut self.out[i];
         if replace.is_none() {
-            *slot = OutSlot::new();
+            slot.reset();
             slot.id = id;
             slot.timeout = fresh_timeout;
         }

@@ -122,7 +122,7 @@ impl<
             req.non_retransmit.unwrap_or(self.params.non_max_retransmit)
         };
         let slot = &mut self.out[i];
-        *slot = super::endpoint::OutSlot::new();
+        slot.reset();
         slot.id = id;
         slot.kind = OutKind::Request;
         slot.state = OutState::Queued;
@@ -227,7 +227,7 @@ impl<
                 self.tx.active = false;
                 self.timers.set_global(Global::TxBody, None);
             }
-            *slot = super::endpoint::OutSlot::new();
+            slot.reset();
         }
         self.timers.set_out(i, None);
     }
@@ -338,7 +338,7 @@ impl<
     ) -> Result<usize, BufferTooSmall> {
         let len = self.write_out(&self.out[i].bytes, buf)?;
         let tcp = self.is_tcp();
-        let exchange_lifetime = self.params.exchange_lifetime();
+        let exchange_lifetime = self.exchange_lifetime;
         let slot = &mut self.out[i];
         slot.tx_pending = false;
         if slot.first_sent.is_none() {
@@ -512,7 +512,7 @@ impl<
                 match self.out[i].kind {
                     OutKind::Notification(_) => self.free_slot(i),
                     OutKind::Request => {
-                        let lifetime = self.params.exchange_lifetime();
+                        let lifetime = self.exchange_lifetime;
                         let slot = &mut self.out[i];
                         slot.state = OutState::Acked;
                         slot.next_retransmit = None;
@@ -587,9 +587,9 @@ impl<
     fn remember_acked_response(&mut self, now: Instant, mid: u16) {
         let Some(r) = self.alloc_record() else { return };
         let id = self.new_id();
-        let lifetime = self.params.exchange_lifetime();
+        let lifetime = self.exchange_lifetime;
         let rec = &mut self.inb[r];
-        *rec = super::endpoint::InRecord::new();
+        rec.reset();
         rec.id = id;
         rec.kind = InKind::Response;
         rec.state = InState::Answered;

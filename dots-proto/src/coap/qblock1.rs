@@ -272,13 +272,8 @@ impl<
             self.rx.done_tag = self.rx.tag.clone();
             self.rx.done_resource = resource;
             self.rx.done_token = msg.token();
-            let observe = match options.observe() {
-                Ok(Some(0)) => Some(super::ObserveRequest::Register),
-                Ok(Some(1)) => Some(super::ObserveRequest::Deregister),
-                _ => None,
-            };
-            let hop = options.hop_limit().ok().flatten();
-            if !self.deliver_request(now, msg, observe, hop, true) {
+            let scan = wire::scan_request(options);
+            if !self.deliver_request(now, msg, &scan, true) {
                 self.rx.locked = false;
                 self.rx.reset();
             }

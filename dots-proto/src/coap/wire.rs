@@ -2,8 +2,8 @@
 //! conversion, the resource key of a request, and block bitmaps.
 
 use dots_codec::coap::{
-    BufferTooSmall, Code, Frame, MessageType, OptionList, OptionNumber, Options, Token, HEADER_LEN,
-    VERSION,
+    decode_uint, Block, BufferTooSmall, Code, Frame, HopLimit, MessageType, OptionList,
+    OptionNumber, Options, Token, HEADER_LEN, VERSION,
 };
 
 use super::event::CommandError;
@@ -142,32 +142,117 @@ pub(crate) fn tcp_to_udp<const N: usize>(
     .map_err(|_| ())
 }
 
-/// A key of the resource a request addresses (FNV-1a over Uri-Host, Uri-Port, Uri-Path and
-/// Uri-Query), to recognise the follow-up requests of a block-wise transfer.
-pub(crate) fn resource_key(options: Options<'_>) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |b: u8| {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    };
-    for opt in options.iter() {
-        if matches!(
-            opt.number,
-            OptionNumber::URI_HOST
-                | OptionNumber::URI_PORT
-                | OptionNumber::URI_PATH
-                | OptionNumber::URI_QUERY
-        ) {
-            for b in opt.number.0.to_be_bytes() {
-                eat(b);
-            }
-            for &b in opt.value {
-                eat(b);
-            }
-            eat(0xff);
+/// Folds one option into a resource key (8 bytes at a time; not cryptographic: the key only
+/// tells follow-up requests of a block-wise transfer from other requests of the same peer).
+fn hash_option(h: u64, number: u16, value: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = (h.rotate_left(5) ^ (u64::from(number) << 32 | value.len() as u64)).wrapping_mul(K);
+    let mut chunks = value.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        if let Some(dst) = w.get_mut(..rest.len()) {
+            dst.copy_from_slice(rest);
         }
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
     }
     h
+}
+
+const RESOURCE_SEED: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn is_resource_option(n: OptionNumber) -> bool {
+    matches!(
+        n,
+        OptionNumber::URI_HOST
+            | OptionNumber::URI_PORT
+            | OptionNumber::URI_PATH
+            | OptionNumber::URI_QUERY
+    )
+}
+
+/// A key of the resource a request addresses (a hash of Uri-Host, Uri-Port, Uri-Path and
+/// Uri-Query), to recognise the follow-up requests of a block-wise transfer.
+pub(crate) fn resource_key(options: Options<'_>) -> u64 {
+    options
+        .iter()
+        .filter(|o| is_resource_option(o.number))
+        .fold(RESOURCE_SEED, |h, o| hash_option(h, o.number.0, o.value))
+}
+
+/// What the endpoint reads from a request's options, in one pass (first occurrence of each
+/// non-repeatable option, as the codec's typed accessors do).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RequestScan {
+    pub(crate) hop_limit: Option<HopLimit>,
+    pub(crate) block2: Option<Block>,
+    pub(crate) block1: Option<Block>,
+    pub(crate) q_block1: Option<Block>,
+    pub(crate) q_block2: bool,
+    pub(crate) observe: Option<u32>,
+    /// Hop-Limit 0 or of the wrong length (RFC 8768 §3: 4.00).
+    pub(crate) bad_hop_limit: bool,
+    /// A block option too long or with SZX 7 (RFC 7959 §2.2: 4.00).
+    pub(crate) bad_block: bool,
+    pub(crate) resource: u64,
+}
+
+fn block_value(value: &[u8]) -> Option<Block> {
+    if value.len() > 3 {
+        return None;
+    }
+    decode_uint(value)
+        .and_then(Block::from_uint)
+        .filter(|b| !b.is_bert())
+}
+
+/// Reads the options a request's handling depends on in one pass.
+pub(crate) fn scan_request(options: Options<'_>) -> RequestScan {
+    let mut s = RequestScan {
+        resource: RESOURCE_SEED,
+        ..RequestScan::default()
+    };
+    let mut prev = None;
+    for o in options.iter() {
+        let first = prev != Some(o.number);
+        prev = Some(o.number);
+        match o.number {
+            n if is_resource_option(n) => s.resource = hash_option(s.resource, n.0, o.value),
+            OptionNumber::HOP_LIMIT if first => match o.value {
+                [v] => match HopLimit::new(*v) {
+                    Some(h) => s.hop_limit = Some(h),
+                    None => s.bad_hop_limit = true,
+                },
+                _ => s.bad_hop_limit = true,
+            },
+            OptionNumber::OBSERVE if first && o.value.len() <= 3 => {
+                s.observe = decode_uint(o.value);
+            }
+            OptionNumber::BLOCK2 | OptionNumber::BLOCK1 | OptionNumber::Q_BLOCK1 if first => {
+                match block_value(o.value) {
+                    None => s.bad_block = true,
+                    Some(b) => match o.number {
+                        OptionNumber::BLOCK2 => s.block2 = Some(b),
+                        OptionNumber::BLOCK1 => s.block1 = Some(b),
+                        _ => s.q_block1 = Some(b),
+                    },
+                }
+            }
+            OptionNumber::Q_BLOCK2 => {
+                s.q_block2 = true;
+                if block_value(o.value).is_none() {
+                    s.bad_block = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    s
 }
 
 /// A fixed bitmap of [`MAX_BLOCKS`] block numbers.
@@ -351,6 +436,32 @@ mod tests {
         assert!(!b.get(5000));
         b.clear();
         assert!(b.is_empty());
+    }
+
+    #[test]
+    fn one_pass_scan_agrees_with_the_typed_accessors() {
+        let mut o = OptionList::<128>::new();
+        o.set_uri_path("/.well-known/dots/mitigate/cuid=abc/mid=123")
+            .unwrap();
+        o.set_observe(0).unwrap();
+        o.set_hop_limit(HopLimit::new(3).unwrap()).unwrap();
+        o.set_block2(Block::new(2, false, 5).unwrap()).unwrap();
+        o.push_q_block2(Block::new(4, false, 5).unwrap()).unwrap();
+        o.push_uri_query("c=a").unwrap();
+        let opts = o.as_options();
+        let s = scan_request(opts);
+        assert_eq!(s.observe, opts.observe().unwrap());
+        assert_eq!(s.hop_limit, opts.hop_limit().unwrap());
+        assert_eq!(s.block2, opts.block2().unwrap());
+        assert_eq!(s.block1, None);
+        assert!(s.q_block2 && !s.bad_block && !s.bad_hop_limit);
+        assert_eq!(s.resource, resource_key(opts));
+        let mut bad = OptionList::<32>::new();
+        bad.push(OptionNumber::HOP_LIMIT, &[0]).unwrap();
+        bad.push(OptionNumber::BLOCK2, &[0x0f]).unwrap(); // SZX 7 over UDP
+        let s = scan_request(bad.as_options());
+        assert!(s.bad_hop_limit && s.bad_block);
+        assert!(bad.as_options().hop_limit().is_err() && bad.as_options().block2().is_err());
     }
 
     #[test]
