@@ -259,7 +259,17 @@ impl<const MSG: usize> InRecord<MSG> {
         } else {
             None
         };
-        [expires, ack, retransmit].into_iter().flatten().min()
+        min_opt(min_opt(expires, ack), retransmit)
+    }
+}
+
+/// The earlier of two optional deadlines.
+#[inline]
+pub(crate) fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
     }
 }
 
