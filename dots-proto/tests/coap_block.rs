@@ -531,3 +531,121 @@ fn q_block1_errors() {
     assert_eq!(Message::parse(&buf[..k]).unwrap().code(), Code::BAD_REQUEST);
     assert!(small.poll_event().is_none());
 }
+
+#[test]
+fn q_block2_gives_up_when_missing_blocks_never_come() {
+    // The server's payloads after the first burst are lost, and so is every request for them:
+    // after NON_MAX_RETRANSMIT requests the client reports the body incomplete.
+    let big = body();
+    let mut client = Ep::new(Config::udp(), 1);
+    let mut server = Ep::new(Config::udp(), 2);
+    let opts = mitigate_path();
+    let id = client
+        .request(
+            t(0),
+            Request::non(Code::GET).options(opts.as_options()).q_block(),
+        )
+        .unwrap();
+    let mut buf = [0u8; 1500];
+    let n = client.poll_transmit(t(0), &mut buf).unwrap().unwrap().len;
+    server.handle_datagram(t(0), &buf[..n]);
+    let Some(Event::Request { id: inbound, .. }) = server.poll_event() else {
+        panic!()
+    };
+    server
+        .respond(t(0), inbound, Response::new(Code::CONTENT).payload(&big))
+        .unwrap();
+    // Deliver blocks 0..5 of the first burst only.
+    for k in 0..10 {
+        let n = server.poll_transmit(t(0), &mut buf).unwrap().unwrap().len;
+        if k < 5 {
+            client.handle_datagram(t(1), &buf[..n]);
+        }
+    }
+    let mut requests = 0;
+    let mut failed = None;
+    let mut now = t(1);
+    for _ in 0..100 {
+        while client.poll_transmit(now, &mut buf).unwrap().is_some() {
+            requests += 1;
+        }
+        while let Some(ev) = client.poll_event() {
+            if let Event::RequestFailed { request, reason } = ev {
+                failed = Some((request, reason, now));
+            }
+        }
+        match client.poll_timeout() {
+            Some(next) => {
+                now = next;
+                client.handle_timeout(now);
+            }
+            None => break,
+        }
+    }
+    let (request, reason, at) = failed.expect("failed");
+    assert_eq!((request, reason), (id, FailReason::BodyIncomplete));
+    // NON_RECEIVE_TIMEOUT 4 s, doubling: requests at 4, 12, 28, 60 s; failure at 124 s.
+    assert_eq!(requests, 4);
+    assert_eq!(client.stats().missing_block_requests, 4);
+    assert_eq!(at, t(1 + 4_000 + 8_000 + 16_000 + 32_000 + 64_000));
+    assert_eq!(client.slots_in_use(), 0);
+}
+
+#[test]
+fn one_body_at_a_time() {
+    let big = body();
+    let mut client = Ep::new(Config::udp(), 1);
+    let mut server = Ep::new(Config::udp(), 2);
+    let opts = mitigate_path();
+    let first = client
+        .request(
+            t(0),
+            Request::non(Code::GET).options(opts.as_options()).q_block(),
+        )
+        .unwrap();
+    let second = client
+        .request(
+            t(0),
+            Request::non(Code::GET).options(opts.as_options()).q_block(),
+        )
+        .unwrap();
+    let mut buf = [0u8; 1500];
+    // NSTART 1: the second waits; answer the first with a large body, then the second.
+    let mut answered = 0;
+    let mut failed = Vec::new();
+    let mut delivered = Vec::new();
+    for step in 0..40u64 {
+        let now = t(step * 10);
+        while let Some(tx) = client.poll_transmit(now, &mut buf).unwrap() {
+            server.handle_datagram(now, &buf[..tx.len]);
+        }
+        while let Some(ev) = server.poll_event() {
+            if let Event::Request { id, .. } = ev {
+                answered += 1;
+                // The first body arrives in part only (below): the second request then finds
+                // the reassembly buffer busy.
+                server
+                    .respond(now, id, Response::new(Code::CONTENT).payload(&big))
+                    .unwrap();
+            }
+        }
+        let mut k = 0;
+        while let Some(tx) = server.poll_transmit(now, &mut buf).unwrap() {
+            if k % 2 == 0 {
+                client.handle_datagram(now, &buf[..tx.len]);
+            }
+            k += 1;
+        }
+        while let Some(ev) = client.poll_event() {
+            match ev {
+                Event::RequestFailed { request, reason } => failed.push((request, reason)),
+                Event::Response { request, .. } => delivered.push(request),
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(answered, 2);
+    assert_eq!(failed, vec![(second, FailReason::BodyBusy)]);
+    assert!(!delivered.contains(&second));
+    let _ = first;
+}

@@ -325,3 +325,57 @@ fn refused_registration_and_full_registry() {
         last = v;
     }
 }
+
+#[test]
+fn unacknowledged_con_notification_removes_the_observer() {
+    let mut config = Config::udp();
+    config.confirmable_notifications = true;
+    let mut server = Ep::new(config, 2);
+    let mut client = Ep::new(Config::udp(), 1);
+    let mut buf = [0u8; 1500];
+    client
+        .request(t(0), Request::non(Code::GET).observe())
+        .unwrap();
+    let n = client.poll_transmit(t(0), &mut buf).unwrap().unwrap().len;
+    server.handle_datagram(t(0), &buf[..n]);
+    let Some(dots_proto::coap::Event::Request { id, .. }) = server.poll_event() else {
+        panic!()
+    };
+    let observer = server
+        .respond(t(0), id, Response::new(Code::CONTENT))
+        .unwrap()
+        .unwrap();
+    while server.poll_transmit(t(0), &mut buf).unwrap().is_some() {}
+    server
+        .notify(t(1), observer, Response::new(Code::CONTENT))
+        .unwrap();
+    let mut sent = 0;
+    let mut removed = None;
+    let mut now = t(1);
+    for _ in 0..50 {
+        while server.poll_transmit(now, &mut buf).unwrap().is_some() {
+            sent += 1;
+        }
+        while let Some(ev) = server.poll_event() {
+            if let dots_proto::coap::Event::ObserverRemoved {
+                observer: o,
+                reason,
+            } = ev
+            {
+                removed = Some((o, reason));
+            }
+        }
+        match server.poll_timeout() {
+            Some(next) => {
+                now = next;
+                server.handle_timeout(now);
+            }
+            None => break,
+        }
+    }
+    // The first transmission and MAX_RETRANSMIT (3) retransmissions, then it gives up
+    // (RFC 7641 §4.5).
+    assert_eq!(sent, 4);
+    assert_eq!(removed, Some((observer, ObserveEnd::TimedOut)));
+    assert_eq!(server.observers(), 0);
+}

@@ -351,3 +351,47 @@ fn keepalive_ping_and_timeout() {
     let evs: Vec<_> = std::iter::from_fn(|| a.poll_event().map(|e| Ev::from_event(&e))).collect();
     assert!(evs.contains(&Ev::PingTimedOut), "{evs:?}");
 }
+
+#[test]
+fn abort_ends_observations_on_both_sides() {
+    let mut pair = Pair::new(
+        Ep::new(Config::tcp(), 1),
+        Ep::new(Config::tcp(), 2),
+        Link::perfect(),
+        Link::perfect(),
+    );
+    let id = pair
+        .a
+        .request(t(0), Request::con(Code::GET).observe())
+        .unwrap();
+    let mut observer = None;
+    pair.run_until(t(1_000), |side, eps, now, ev| {
+        if let (Side::B, Ev::Request { id, .. }) = (side, ev) {
+            observer = eps
+                .b()
+                .respond(now, *id, Response::new(Code::CONTENT))
+                .unwrap();
+        }
+    });
+    let observer = observer.unwrap();
+    pair.b.abort(pair.now, "shutting down").unwrap();
+    let seen = pair.run_until(t(2_000), |_, _, _, _| {});
+    assert!(seen.iter().any(|(s, _, e)| *s == Side::B
+        && *e
+            == Ev::ObserverRemoved {
+                observer,
+                reason: dots_proto::coap::ObserveEnd::ConnectionClosed
+            }));
+    assert!(seen.iter().any(|(s, _, e)| *s == Side::A
+        && *e
+            == Ev::ObserveCancelled {
+                request: id,
+                reason: dots_proto::coap::ObserveEnd::ConnectionClosed
+            }));
+    assert!(seen.iter().any(|(s, _, e)| *s == Side::A
+        && *e
+            == Ev::Aborted {
+                by_peer: true,
+                diagnostic: "shutting down".into()
+            }));
+}

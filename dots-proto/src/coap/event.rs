@@ -62,10 +62,8 @@ pub enum FailReason {
     BodyIncomplete,
     /// Another block-wise body is being received; an endpoint reassembles one at a time.
     BodyBusy,
-    /// The connection was aborted or released (TCP/TLS), or the request was cancelled.
+    /// The connection was aborted or released (TCP/TLS).
     ConnectionClosed,
-    /// The request was cancelled with [`Endpoint::cancel`](super::Endpoint::cancel).
-    Cancelled,
 }
 
 /// Why an observation ended.
@@ -252,7 +250,7 @@ pub struct Stats {
     pub stale_notifications: u64,
     /// Messages dropped because a bounded table or queue was full.
     pub dropped_no_capacity: u64,
-    /// Messages that ignored because nothing matched them (unknown ACK, response, ...).
+    /// Messages ignored because nothing matched them (unknown ACK, Reset, Pong, ...).
     pub unmatched: u64,
     /// Requests for missing blocks sent (RFC 9177).
     pub missing_block_requests: u64,

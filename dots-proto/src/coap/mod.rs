@@ -218,7 +218,9 @@ pub struct Request<'a> {
     pub response_timeout: Option<Duration>,
     /// Repetitions of a NON request expecting a response (fresh message ID, same token), with
     /// timeouts starting at NON_TIMEOUT..NON_TIMEOUT_RANDOM and doubling. `None`:
-    /// NON_MAX_RETRANSMIT. DOTS heartbeats use `Some(0)`.
+    /// NON_MAX_RETRANSMIT. DOTS heartbeats use `Some(0)`. A repetition is a new message for
+    /// the peer's deduplication, so the peer processes it again when only the response was
+    /// lost: fine for DOTS's idempotent PUT, GET and DELETE.
     pub non_retransmit: Option<u8>,
 }
 
