@@ -409,6 +409,72 @@ pub(crate) struct EvRec {
 /// [`set_parameters`](Self::set_parameters), ...) can be issued at any point; they queue
 /// datagrams for `poll_transmit`.
 ///
+/// The loop written out, with a client and a server and a "network" that delivers every
+/// datagram 5 ms after it left:
+///
+/// ```
+/// use std::collections::VecDeque;
+/// use std::time::Duration;
+/// use dots_codec::coap::Code;
+/// use dots_proto::coap::{ClientEndpoint, Config, Event, Request, Response, ServerEndpoint};
+/// use dots_proto::time::Instant;
+///
+/// let mut client = ClientEndpoint::new(Config::udp(), 7);
+/// let mut server = ServerEndpoint::new(Config::udp(), 8);
+/// let (mut to_server, mut to_client) = (VecDeque::new(), VecDeque::new());
+/// let mut now = Instant::ZERO;
+/// let heartbeat = client.request(now, Request::non(Code::PUT).non_retransmit(0))?;
+/// let mut buf = [0u8; 1280];
+/// let mut answered = false;
+/// loop {
+///     // 1. Feed what arrived by now.
+///     while to_server.front().is_some_and(|(at, _): &(Instant, Vec<u8>)| *at <= now) {
+///         let (_, d) = to_server.pop_front().expect("checked");
+///         server.handle_datagram(now, &d);
+///     }
+///     while to_client.front().is_some_and(|(at, _): &(Instant, Vec<u8>)| *at <= now) {
+///         let (_, d) = to_client.pop_front().expect("checked");
+///         client.handle_datagram(now, &d);
+///     }
+///     // 2. Drain the events.
+///     while let Some(event) = server.poll_event() {
+///         if let Event::Request { id, .. } = event {
+///             server.respond(now, id, Response::new(Code::CHANGED))?;
+///         }
+///     }
+///     while let Some(event) = client.poll_event() {
+///         if let Event::Response { request, response, .. } = event {
+///             answered = request == heartbeat && response.code == Code::CHANGED;
+///         }
+///     }
+///     // 3. Drain the datagrams.
+///     let arrival = now + Duration::from_millis(5);
+///     while let Some(t) = client.poll_transmit(now, &mut buf)? {
+///         to_server.push_back((arrival, buf[..t.len].to_vec()));
+///     }
+///     while let Some(t) = server.poll_transmit(now, &mut buf)? {
+///         to_client.push_back((arrival, buf[..t.len].to_vec()));
+///     }
+///     // 4. Sleep until the next deadline or arrival, then fire the timers.
+///     let arrivals = [to_server.front(), to_client.front()].into_iter().flatten();
+///     let next = [client.poll_timeout(), server.poll_timeout()]
+///         .into_iter()
+///         .flatten()
+///         .chain(arrivals.map(|(at, _)| *at))
+///         .min();
+///     match next {
+///         Some(t) => {
+///             now = t;
+///             client.handle_timeout(now);
+///             server.handle_timeout(now);
+///         }
+///         None => break, // nothing left to do
+///     }
+/// }
+/// assert!(answered);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// # Time
 ///
 /// `now` is the caller's monotonic clock ([`Instant`]). Time never goes backwards: a `now`
