@@ -49,7 +49,10 @@ fn outcome(seed: u64, strict: bool, completed: bool, seen: &[(Side, Instant, Ev)
     } else {
         assert!(
             completed || failed,
-            "seed {seed}: the transfer neither completed nor failed"
+            "seed {seed}: the transfer neither completed nor failed: {:?}",
+            seen.iter()
+                .filter(|(s, _, _)| *s == Side::A)
+                .collect::<Vec<_>>()
         );
     }
     completed
@@ -57,7 +60,7 @@ fn outcome(seed: u64, strict: bool, completed: bool, seen: &[(Side, Instant, Ev)
 
 fn enough(results: &[bool]) {
     let ok = results.iter().filter(|r| **r).count();
-    eprintln!("{ok} of {} transfers completed", results.len());
+
     assert!(
         ok * 4 >= results.len() * 3,
         "{ok} of {} transfers completed",
@@ -488,12 +491,112 @@ fn q_block1_perfect_link_uses_continue() {
         .filter(|s| Message::parse(&s.bytes).unwrap().code() == Code::CONTINUE)
         .count();
     assert_eq!(continues, 1);
-    // Without Q-Block, a payload over a block is refused.
-    assert!(matches!(
-        pair.a
-            .request(pair.now, Request::non(Code::PUT).payload(&big)),
-        Err(dots_proto::coap::CommandError::MessageTooLarge { .. })
-    ));
+}
+
+#[test]
+fn block1_request_of_20_kib_over_30_percent_loss() {
+    // Without Q-Block, a large request body goes with Block1 (RFC 7959 §2.5), one block per
+    // exchange, each acknowledged with 2.31.
+    let params = TransmissionParameters {
+        max_retransmit: 10,
+        ..TransmissionParameters::DOTS
+    };
+    let (seeds, strict) = seeds(&[1, 2, 3]);
+    let mut results = Vec::new();
+    for seed in seeds {
+        let big = body();
+        let mut pair = Pair::new(
+            Ep::new(Config::udp().with_params(params), seed),
+            Ep::new(Config::udp().with_params(params), seed + 100),
+            Link::lossy(0.3, seed + 3),
+            Link::lossy(0.3, seed + 5),
+        );
+        let opts = mitigate_path();
+        let id = pair
+            .a
+            .request(
+                t(0),
+                Request::con(Code::PUT)
+                    .options(opts.as_options())
+                    .payload(&big),
+            )
+            .unwrap();
+        let mut delivered = Vec::new();
+        let seen = pair.run_until(t(400_000_000), |side, eps, now, ev| {
+            if let (Side::B, Ev::Request { id, payload, .. }) = (side, ev) {
+                delivered.push(payload.clone());
+                eps.b()
+                    .respond(now, *id, Response::new(Code::CHANGED))
+                    .unwrap();
+            }
+        });
+        let completed = seen.iter().any(|(s, _, e)| {
+            *s == Side::A
+                && matches!(e, Ev::Response { request, code: Code::CHANGED, .. } if *request == id)
+        });
+        results.push(outcome(seed, strict, completed, &seen));
+        if !completed {
+            continue;
+        }
+        assert_eq!(
+            delivered,
+            vec![big.clone()],
+            "seed {seed}: the session sees the whole body once"
+        );
+        for s in pair.sent_by(Side::A) {
+            let m = Message::parse(&s.bytes).unwrap();
+            if m.code() == Code::PUT {
+                assert_eq!(m.options().size1().unwrap(), Some(20 * 1024));
+                assert!(m.options().block1().unwrap().is_some());
+            }
+        }
+    }
+    enough(&results);
+}
+
+#[test]
+fn block1_refusals() {
+    // Over the server's cap: 4.13 with Size1; a block out of order: 4.08 (RFC 7959 §2.9).
+    let big = body();
+    let mut small: Endpoint<2, 4, 1, 1152, 4096, 2048> = Endpoint::new(Config::udp(), 2);
+    let mut client = Ep::new(Config::udp(), 1);
+    client
+        .request(t(0), Request::con(Code::PUT).payload(&big))
+        .unwrap();
+    let mut buf = [0u8; 1500];
+    let n = client.poll_transmit(t(0), &mut buf).unwrap().unwrap().len;
+    small.handle_datagram(t(0), &buf[..n]);
+    let k = small.poll_transmit(t(0), &mut buf).unwrap().unwrap().len;
+    let resp = Message::parse(&buf[..k]).unwrap();
+    assert_eq!(
+        (resp.ty(), resp.code()),
+        (MessageType::Acknowledgement, Code::REQUEST_ENTITY_TOO_LARGE)
+    );
+    assert_eq!(resp.options().size1().unwrap(), Some(4096));
+    client.handle_datagram(t(1), &buf[..k]);
+    assert!(
+        matches!(client.poll_event(), Some(Event::Response { .. })),
+        "4.13 is the final response"
+    );
+    let mut req: MessageRepr<32, 64> = MessageRepr::new(
+        MessageType::Confirmable,
+        Code::PUT,
+        77,
+        dots_codec::coap::Token::new(&[1]).unwrap(),
+    );
+    req.options
+        .set_block1(Block::new(3, true, 2).unwrap())
+        .unwrap();
+    req.set_payload(&[0; 64]).unwrap();
+    let mut m = [0u8; 128];
+    let n = req.emit(&mut m).unwrap();
+    small.handle_datagram(t(2), &m[..n]);
+    let k = small.poll_transmit(t(2), &mut buf).unwrap().unwrap().len;
+    assert_eq!(
+        Message::parse(&buf[..k]).unwrap().code(),
+        Code::REQUEST_ENTITY_INCOMPLETE
+    );
+    assert!(small.poll_event().is_none());
 }
 
 #[test]

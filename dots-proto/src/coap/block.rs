@@ -345,10 +345,15 @@ impl<
         let mut list = Scratch::from_options(base)?;
         let size_total = u32::try_from(tx.body.len()).unwrap_or(u32::MAX);
         if tx.request {
-            // RFC 9177 §4.3, §4.6: Q-Block1, Size1 and Request-Tag in every payload.
-            list.set_q_block1(block)?;
+            if tx.q {
+                // RFC 9177 §4.3, §4.6: Q-Block1, Size1 and Request-Tag in every payload.
+                list.set_q_block1(block)?;
+                list.set(super::REQUEST_TAG, &tx.request_tag)?;
+            } else {
+                // RFC 7959 §2.5, §4: Block1, and Size1 to tell the whole size.
+                list.set_block1(block)?;
+            }
             list.set_size1(size_total)?;
-            list.set(super::REQUEST_TAG, &tx.request_tag)?;
             let payload = tx.body.get(start..end).unwrap_or(&[]);
             return wire::encode(out, ty, tx.code, mid, token, list.as_bytes(), payload);
         }
@@ -391,8 +396,19 @@ impl<
             self.tx.sent_in_window = 0;
         }
         if self.tx.expires <= now {
-            self.tx.active = false;
-            self.tx.body.clear();
+            let owner = self.tx.owner;
+            let owner_alive = self.tx.request
+                && self
+                    .out
+                    .iter()
+                    .any(|s| s.id == owner && s.state != OutState::Free);
+            if owner_alive {
+                // A request body lives as long as its request, which has its own timeouts.
+                self.tx.expires = now + self.params.non_partial_timeout();
+            } else {
+                self.tx.active = false;
+                self.tx.body.clear();
+            }
         }
         self.arm_tx_body();
     }
@@ -860,6 +876,11 @@ impl<
 
     /// NON_RECEIVE_TIMEOUT passed without the missing blocks: ask for them (RFC 9177 §4.4).
     pub(crate) fn on_rx_body_timer(&mut self, now: Instant) {
+        if self.rx.owner == super::qblock1::INBOUND_OWNER && !self.rx.q {
+            // A Block1 body whose next block did not come within EXCHANGE_LIFETIME.
+            self.rx.reset();
+            return;
+        }
         if self.rx.owner == 0 || !self.rx.q {
             return;
         }

@@ -73,6 +73,12 @@ impl<
                 return;
             }
         }
+        if let Some(b) = scan.block1 {
+            if b.more() || b.num() > 0 {
+                self.rx_block1(now, msg, b, &scan);
+                return;
+            }
+        }
         if self.tx.active && self.serve_block_request(now, msg) {
             return;
         }

@@ -82,11 +82,15 @@ impl<
             MessageType::NonConfirmable
         };
         let block_limit = usize::from(self.block_size(None, options.as_bytes().len()));
-        let q_block1 = req.payload.len() > block_limit && req.q_block && !tcp && !con;
+        let large = req.payload.len() > block_limit;
+        let q_block1 = large && req.q_block && !tcp && !con;
+        let block1 = large && !q_block1 && (!tcp || self.tcp.peer_block_wise);
         let mut bytes = heapless::Vec::new();
-        if q_block1 {
-            self.start_q_block1(
+        if q_block1 || block1 {
+            self.start_request_body(
                 now,
+                ty,
+                q_block1,
                 req.code,
                 token,
                 options.as_bytes(),
@@ -112,7 +116,7 @@ impl<
             }
         }
         let id = self.new_id();
-        if q_block1 {
+        if q_block1 || block1 {
             self.tx.owner = id;
         }
         let order = self.new_order();
@@ -415,7 +419,7 @@ impl<
             }
             self.unresponsive = true;
         }
-        if self.tx.request && self.tx.owner == self.out[i].id && self.tx.sending() {
+        if self.tx.request && self.tx.q && self.tx.owner == self.out[i].id && self.tx.sending() {
             // Q-Block1 payloads are still going out: the response is not due yet.
             let timeout = self.out[i].timeout;
             self.out[i].next_retransmit = Some(now + timeout);
@@ -605,7 +609,7 @@ impl<
         let code = msg.code();
         let options = msg.options();
         if self.tx.active && self.tx.request && self.tx.owner == self.out[i].id {
-            if self.on_q_block1_response(now, msg) {
+            if self.on_request_body_response(i, now, msg) {
                 return;
             }
             self.tx.active = false;

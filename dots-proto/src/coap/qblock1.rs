@@ -24,10 +24,14 @@ impl<
         const INBOX: usize,
     > super::Endpoint<OUT, IN, OBS, MSG, BODY, INBOX>
 {
-    /// Takes the body buffer for a Q-Block1 request and writes its first payload to `first`.
-    pub(crate) fn start_q_block1(
+    /// Takes the body buffer for a request sent block-wise (Q-Block1 when `q`, else Block1,
+    /// RFC 7959 §2.5) and writes its first payload to `first`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn start_request_body(
         &mut self,
         now: Instant,
+        ty: MessageType,
+        q: bool,
         code: Code,
         token: Token,
         options: &[u8],
@@ -65,7 +69,7 @@ impl<
         let _ = tx.body.extend_from_slice(payload);
         let _ = tx.options.extend_from_slice(options);
         tx.active = true;
-        tx.q = true;
+        tx.q = q;
         tx.request = true;
         tx.request_tag = tag;
         tx.szx = szx;
@@ -76,7 +80,7 @@ impl<
         tx.set_delay = set_delay;
         tx.expires = now + self.params.non_partial_timeout();
         let old = core::mem::replace(&mut self.tx, tx);
-        if let Err(e) = self.build_block(0, szx, MessageType::NonConfirmable, 0, token, first) {
+        if let Err(e) = self.build_block(0, szx, ty, 0, token, first) {
             self.tx = old;
             return Err(e);
         }
@@ -85,10 +89,18 @@ impl<
         Ok(())
     }
 
-    /// A response to a request sending a Q-Block1 body: 2.31 and 4.08 drive the transfer
-    /// (returns `true`); anything else is the final response.
-    pub(crate) fn on_q_block1_response(&mut self, now: Instant, msg: &Message<'_>) -> bool {
+    /// A response to a request sending its body block-wise: 2.31 (and 4.08 for Q-Block1)
+    /// drive the transfer (returns `true`); anything else is the final response.
+    pub(crate) fn on_request_body_response(
+        &mut self,
+        i: usize,
+        now: Instant,
+        msg: &Message<'_>,
+    ) -> bool {
         let options = msg.options();
+        if !self.tx.q {
+            return self.on_block1_response(i, msg);
+        }
         match msg.code() {
             Code::CONTINUE => {
                 // The set up to the Q-Block1 NUM arrived: the next may start at once.
@@ -131,6 +143,151 @@ impl<
                 true
             }
             _ => false,
+        }
+    }
+
+    /// RFC 7959 §2.5: a 2.31 (Continue) acknowledging block NUM asks for the next one, at the
+    /// size the server chose if smaller (late negotiation, §2.5).
+    fn on_block1_response(&mut self, i: usize, msg: &Message<'_>) -> bool {
+        if msg.code() != Code::CONTINUE {
+            return false;
+        }
+        let Ok(Some(ack)) = msg.options().block1() else {
+            return false;
+        };
+        let szx = ack.szx().min(self.tx.szx);
+        let size = 1usize << (u32::from(szx) + 4);
+        let offset = (ack.num() as usize + 1).saturating_mul(1usize << (u32::from(ack.szx()) + 4));
+        if offset >= self.tx.body.len() {
+            return false;
+        }
+        self.tx.szx = szx;
+        let n = (offset / size) as u32;
+        let ty = if self.out[i].con {
+            MessageType::Confirmable
+        } else {
+            MessageType::NonConfirmable
+        };
+        let mid = self.new_mid();
+        let token = self.out[i].token;
+        let mut next = heapless::Vec::new();
+        if self.build_block(n, szx, ty, mid, token, &mut next).is_err() {
+            return false;
+        }
+        let order = self.new_order();
+        let base = if self.out[i].con {
+            self.params.ack_timeout
+        } else {
+            self.params.non_timeout
+        };
+        let timeout = self.jitter(base);
+        let slot = &mut self.out[i];
+        slot.bytes = next;
+        slot.mid = mid;
+        slot.state = super::endpoint::OutState::Sent;
+        slot.tx_pending = true;
+        slot.tx_order = order;
+        slot.retransmits = 0;
+        slot.timeout = timeout;
+        slot.first_sent = None;
+        slot.give_up_at = None;
+        slot.next_retransmit = None;
+        self.timers.set_out(i, None);
+        true
+    }
+
+    /// A Block1 payload of a request body (RFC 7959 §2.5, atomic): appended in order, each
+    /// acknowledged with 2.31 (Continue); the whole body goes to the session.
+    pub(crate) fn rx_block1(
+        &mut self,
+        now: Instant,
+        msg: &Message<'_>,
+        b: Block,
+        scan: &wire::RequestScan,
+    ) {
+        let options = msg.options();
+        let con = !self.is_tcp() && msg.ty() == MessageType::Confirmable;
+        let cap = BODY.min(self.config.max_body);
+        let answer = |ep: &mut Self, code: Code, opts: &[u8], payload: &[u8]| {
+            ep.auto_answer(now, con, msg.message_id(), msg.token(), code, opts, payload);
+        };
+        if options
+            .size1()
+            .ok()
+            .flatten()
+            .is_some_and(|s| s as usize > cap)
+        {
+            let mut o = Scratch::new();
+            let _ = o.set_size1(u32::try_from(cap).unwrap_or(u32::MAX));
+            answer(self, Code::REQUEST_ENTITY_TOO_LARGE, o.as_bytes(), &[]);
+            return;
+        }
+        let size = 1usize << (u32::from(b.szx()) + 4);
+        let offset = b.offset() as usize;
+        let payload = msg.payload();
+        if b.more() && payload.len() != size {
+            answer(
+                self,
+                Code::BAD_REQUEST,
+                &[],
+                b"Block1 payload of the wrong size",
+            );
+            return;
+        }
+        let ours =
+            self.rx.owner == INBOUND_OWNER && !self.rx.q && self.rx.resource == scan.resource;
+        if b.num() == 0 && !(ours && offset + payload.len() <= self.rx.body.len()) {
+            if (self.rx.owner != 0 && !ours) || self.rx.locked {
+                answer(self, Code::SERVICE_UNAVAILABLE, &[], b"body buffer busy");
+                return;
+            }
+            self.rx.reset();
+            self.rx.owner = INBOUND_OWNER;
+            self.rx.inbound = true;
+            self.rx.resource = scan.resource;
+            self.rx.started = now;
+        } else if !ours || offset > self.rx.body.len() {
+            // Not the block that comes next (RFC 7959 §2.9.2).
+            answer(self, Code::REQUEST_ENTITY_INCOMPLETE, &[], b"");
+            return;
+        }
+        let continue_opts = |num: u32| {
+            let mut o = Scratch::new();
+            if let Some(ack) = Block::new(num, true, b.szx()) {
+                let _ = o.set_block1(ack);
+            }
+            o
+        };
+        if offset + payload.len() <= self.rx.body.len() && b.more() {
+            // A repeated block (e.g. a NON whose 2.31 was lost): acknowledge it again.
+            self.stats.duplicates += 1;
+            let o = continue_opts(b.num());
+            answer(self, Code::CONTINUE, o.as_bytes(), &[]);
+            return;
+        }
+        self.rx.body.truncate(offset);
+        if offset + payload.len() > cap || self.rx.body.extend_from_slice(payload).is_err() {
+            self.rx.reset();
+            let mut o = Scratch::new();
+            let _ = o.set_size1(u32::try_from(cap).unwrap_or(u32::MAX));
+            answer(self, Code::REQUEST_ENTITY_TOO_LARGE, o.as_bytes(), &[]);
+            return;
+        }
+        self.rx.last_rx = now;
+        if b.more() {
+            let o = continue_opts(b.num());
+            answer(self, Code::CONTINUE, o.as_bytes(), &[]);
+            self.timers
+                .set_global(Global::RxBody, Some(now + self.exchange_lifetime));
+            return;
+        }
+        self.rx.total = Some(self.rx.body.len());
+        self.timers.set_global(Global::RxBody, None);
+        self.rx.locked = true;
+        self.rx.owner = 0;
+        if !self.deliver_request(now, msg, scan, true) {
+            self.rx.locked = false;
+            self.rx.reset();
         }
     }
 
