@@ -104,10 +104,38 @@ fn peer_max_message_size_is_honoured() {
     );
     pair.run_until(t(1_000), |_, _, _, _| {});
     assert_eq!(pair.a.peer_max_message_size(), 256);
-    let big = [0u8; 400];
+    // A request larger than the peer's Max-Message-Size goes with Block1 in blocks that fit.
+    let big: Vec<u8> = (0..400u32).map(|i| i as u8).collect();
+    let put = pair
+        .a
+        .request(t(1_000), Request::con(Code::PUT).payload(&big))
+        .unwrap();
+    let seen = pair.run_until(t(30_000), |side, eps, now, ev| {
+        if let (Side::B, Ev::Request { id, payload, .. }) = (side, ev) {
+            assert_eq!(payload.len(), 400);
+            eps.b()
+                .respond(now, *id, Response::new(Code::CHANGED))
+                .unwrap();
+        }
+    });
+    assert!(seen.iter().any(|(s, _, e)| *s == Side::A
+        && matches!(e, Ev::Response { request, code: Code::CHANGED, .. } if *request == put)));
+    for s in pair.sent_by(Side::A) {
+        assert!(
+            s.bytes.len() <= 256,
+            "every frame within the peer's Max-Message-Size"
+        );
+    }
+    // Without block-wise transfer at the peer, it is refused.
+    let mut no_bw = Ep::new(Config::tcp(), 5);
+    let mut csm = [0u8; 16];
+    let n = FrameRepr::<16, 0>::csm(Some(256), false)
+        .unwrap()
+        .emit(&mut csm)
+        .unwrap();
+    no_bw.handle_stream_bytes(t(0), &csm[..n]);
     assert!(matches!(
-        pair.a
-            .request(t(1_000), Request::con(Code::PUT).payload(&big)),
+        no_bw.request(t(0), Request::con(Code::PUT).payload(&big)),
         Err(CommandError::MessageTooLarge { limit: 256, .. })
     ));
     // A large response to the small peer goes block-wise (it announced Block-Wise-Transfer).

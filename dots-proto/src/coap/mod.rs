@@ -7,7 +7,7 @@
 //! | RFC 7252 §4 | message IDs and tokens from a seeded PRNG; CON retransmission with exponential back-off from the [`TransmissionParameters`] in force; deduplication for EXCHANGE_LIFETIME / NON_LIFETIME answering duplicate CONs from a bounded response cache; RST for what cannot be matched; empty ACK then separate response when the session answers late |
 //! | RFC 7252 §4.7 | NSTART outstanding interactions, further requests queued (bounded); PROBING_RATE towards a peer that does not respond |
 //! | RFC 7641 | client: registration, deregistration, forgetting, the §3.4 freshness check; server: a bounded observer registry, NON notifications by default (RFC 9132 §4.4.2.1), increasing sequence numbers, removal on RST or error notification |
-//! | RFC 7959 | server: Block2 from a bounded body buffer with ETag and Size2; client: reassembly with a size cap, restart on ETag change |
+//! | RFC 7959 | Block2 served from a bounded body buffer with ETag and Size2, reassembled with a size cap and restarted on ETag change; Block1 request bodies, one block per exchange acknowledged by 2.31 |
 //! | RFC 9177 | Q-Block2: bursts of MAX_PAYLOADS, NON_TIMEOUT_RANDOM between them, 'Continue', missing-block requests after NON_RECEIVE_TIMEOUT, NON_PARTIAL_TIMEOUT; Q-Block1: bursts with Request-Tag and Size1, 2.31 Continue, 4.08 with the missing blocks (application/missing-blocks+cbor-seq) |
 //! | RFC 8768 | [`hop`]: Hop-Limit decrement for gateways, 5.08 with the gateway's identity |
 //! | RFC 8323 | CSM first, the peer's Max-Message-Size honoured, Ping/Pong, Release, Abort on protocol violation, no message IDs or retransmission |
@@ -209,8 +209,9 @@ pub struct Request<'a> {
     pub observe: bool,
     /// Use Q-Block (RFC 9177) both ways: announce Q-Block2 support (§4.1) so that a large
     /// response comes in bursts, and send a payload larger than a block with Q-Block1 (a NON
-    /// request only). Without it, a payload larger than a block is
-    /// [`CommandError::MessageTooLarge`].
+    /// request only). Otherwise a payload larger than a block goes with Block1 (RFC 7959 §2.5;
+    /// over TCP only to a peer that announced Block-Wise-Transfer, else it is
+    /// [`CommandError::MessageTooLarge`]).
     pub q_block: bool,
     /// Give up when no response arrived this long after the first transmission. `None`: after
     /// the retransmissions (CON: MAX_RETRANSMIT; NON: `non_retransmit`) and their last timeout,
