@@ -604,12 +604,32 @@ fn queue_full_is_a_typed_error() {
         client.request(t(0), Request::con(Code::CONTENT)),
         Err(CommandError::InvalidCode(Code::CONTENT))
     );
+    // A body over the body buffer (it would go with Block1).
     let big = [0u8; 300];
     let mut c2: Endpoint<2, 2, 1, 256, 256, 512> = Endpoint::new(Config::udp(), 1);
     assert!(matches!(
         c2.request(t(0), Request::con(Code::PUT).payload(&big)),
+        Err(CommandError::BodyTooLarge {
+            needed: 300,
+            limit: 256
+        })
+    ));
+    // Options over the message storage.
+    let mut opts = OptionList::<600>::new();
+    let long = "q".repeat(200);
+    opts.push_uri_query(&long)
+        .unwrap()
+        .push_uri_query(&long)
+        .unwrap();
+    assert!(matches!(
+        c2.request(t(0), Request::con(Code::GET).options(opts.as_options())),
         Err(CommandError::MessageTooLarge { .. })
     ));
+    assert_eq!(
+        c2.slots_in_use(),
+        0,
+        "a refused request leaves nothing behind"
+    );
 }
 
 #[test]

@@ -123,7 +123,9 @@ impl<
         let retransmit_limit = if con {
             self.params.max_retransmit
         } else {
-            req.non_retransmit.unwrap_or(self.params.non_max_retransmit)
+            req.non_retransmit
+                .unwrap_or(self.params.non_max_retransmit)
+                .min(super::MAX_RETRANSMIT_LIMIT)
         };
         let slot = &mut self.out[i];
         slot.reset();
@@ -131,7 +133,7 @@ impl<
         slot.kind = OutKind::Request;
         slot.state = OutState::Queued;
         slot.con = con;
-        slot.expect_response = req.expect_response || req.observe || tcp;
+        slot.expect_response = req.expect_response || req.observe;
         slot.token = token;
         slot.bytes = bytes;
         slot.queue_order = order;
@@ -350,6 +352,10 @@ impl<
             slot.give_up_at = slot.response_timeout.map(|d| now + d);
         }
         match slot.kind {
+            OutKind::Request if tcp && !slot.expect_response => {
+                self.free_slot(i);
+                return Ok(len);
+            }
             OutKind::Request if tcp => {
                 slot.next_retransmit = None;
                 if slot.give_up_at.is_none() {
