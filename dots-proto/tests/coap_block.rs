@@ -752,3 +752,59 @@ fn one_body_at_a_time() {
     assert!(!delivered.contains(&second));
     let _ = first;
 }
+
+#[test]
+fn repeated_q_block1_payloads_get_the_cached_final_response_only() {
+    // After the body was delivered and answered, payloads that come again (the response was
+    // lost) are answered with that response, once each: never with a stale 4.08, which the
+    // client would answer with more payloads (an amplification loop).
+    let big = body();
+    let mut pair = Pair::new(
+        Ep::new(Config::udp(), 1),
+        Ep::new(Config::udp(), 2),
+        Link::lossy(0.3, 11),
+        Link::perfect(),
+    );
+    pair.a
+        .request(t(0), Request::non(Code::PUT).payload(&big).q_block())
+        .unwrap();
+    pair.run_until(t(100_000), |side, eps, now, ev| {
+        if let (Side::B, Ev::Request { id, .. }) = (side, ev) {
+            eps.b()
+                .respond(now, *id, Response::new(Code::CHANGED))
+                .unwrap();
+        }
+    });
+    let payloads: Vec<Vec<u8>> = pair
+        .sent_by(Side::A)
+        .filter(|s| Message::parse(&s.bytes).unwrap().code() == Code::PUT)
+        .map(|s| s.bytes.clone())
+        .collect();
+    assert!(pair
+        .sent_by(Side::B)
+        .any(|s| Message::parse(&s.bytes).unwrap().code() == Code::REQUEST_ENTITY_INCOMPLETE));
+    let mut server = pair.b;
+    let mut buf = [0u8; 1500];
+    assert!(server.records_in_use() > 0, "the final response is still cached");
+    let now = pair.now + Duration::from_secs(10);
+    let mut answers = Vec::new();
+    for p in &payloads {
+        // Fresh message IDs, as repetitions have.
+        let mut p = p.clone();
+        p[2] ^= 0x55;
+        server.handle_datagram(now, &p);
+        while let Some(tx) = server.poll_transmit(now, &mut buf).unwrap() {
+            answers.push(Message::parse(&buf[..tx.len]).unwrap().code());
+        }
+    }
+    assert!(!answers.is_empty());
+    assert!(
+        answers.len() <= payloads.len(),
+        "at most one answer per payload"
+    );
+    assert!(answers.iter().all(|c| *c == Code::CHANGED), "{answers:?}");
+    assert!(
+        server.poll_event().is_none(),
+        "the body is not delivered twice"
+    );
+}

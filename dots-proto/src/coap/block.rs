@@ -110,11 +110,12 @@ pub(crate) struct RxBody<const BODY: usize> {
     pub(crate) tag: heapless::Vec<u8, 8>,
     pub(crate) resource: u64,
     pub(crate) last_token: Token,
-    /// The Request-Tag, resource and token of the latest request body delivered, kept across
-    /// resets to recognise its repeated payloads.
+    /// The Request-Tag and resource of the latest request body delivered, and the record of its
+    /// request (which caches the final response), kept across resets to recognise repeated
+    /// payloads.
     pub(crate) done_tag: heapless::Vec<u8, 8>,
     pub(crate) done_resource: u64,
-    pub(crate) done_token: Token,
+    pub(crate) done_record: u32,
 }
 
 impl<const BODY: usize> RxBody<BODY> {
@@ -141,7 +142,7 @@ impl<const BODY: usize> RxBody<BODY> {
             last_token: Token::EMPTY,
             done_tag: heapless::Vec::new(),
             done_resource: 0,
-            done_token: Token::EMPTY,
+            done_record: 0,
         }
     }
 
@@ -151,10 +152,10 @@ impl<const BODY: usize> RxBody<BODY> {
         let done = (
             core::mem::take(&mut self.done_tag),
             self.done_resource,
-            self.done_token,
+            self.done_record,
         );
         *self = RxBody::new();
-        (self.done_tag, self.done_resource, self.done_token) = done;
+        (self.done_tag, self.done_resource, self.done_record) = done;
         if locked {
             self.body = body;
             self.locked = true;

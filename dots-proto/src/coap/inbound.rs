@@ -82,7 +82,7 @@ impl<
         if self.tx.active && self.serve_block_request(now, msg) {
             return;
         }
-        self.deliver_request(now, msg, &scan, false);
+        let _ = self.deliver_request(now, msg, &scan, false);
     }
 
     /// Opens the record of a request and hands it to the session; `body`: the payload is the
@@ -93,7 +93,7 @@ impl<
         msg: &Message<'_>,
         scan: &wire::RequestScan,
         body: bool,
-    ) -> bool {
+    ) -> Option<u32> {
         let tcp = self.is_tcp();
         let con = !tcp && msg.ty() == MessageType::Confirmable;
         let mid = msg.message_id();
@@ -106,11 +106,11 @@ impl<
         let len = msg.as_bytes().len();
         if !self.can_stash(len) {
             self.stats.dropped_no_capacity += 1;
-            return false;
+            return None;
         }
         let Some(r) = self.alloc_record() else {
             self.stats.dropped_no_capacity += 1;
-            return false;
+            return None;
         };
         if observe == Some(ObserveRequest::Deregister) {
             let token = msg.token();
@@ -154,6 +154,7 @@ impl<
             },
             msg.as_bytes(),
         )
+        .then_some(id)
     }
 
     /// A duplicate of a CON request (RFC 7252 §4.5): repeat the piggybacked response, or the

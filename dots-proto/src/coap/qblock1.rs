@@ -104,7 +104,7 @@ impl<
         match msg.code() {
             Code::CONTINUE => {
                 // The set up to the Q-Block1 NUM arrived: the next may start at once.
-                self.q_block1_progress();
+                self.q_block1_progress(now);
                 self.tx.sent_in_window = 0;
                 self.tx.window_until = None;
                 self.tx.expires = now + self.params.non_partial_timeout();
@@ -135,7 +135,7 @@ impl<
                         self.tx.resend.set(n, true);
                     }
                 }
-                self.q_block1_progress();
+                self.q_block1_progress(now);
                 // The missing payloads go before the next NON_TIMEOUT_RANDOM delay.
                 self.tx.sent_in_window = 0;
                 self.tx.window_until = None;
@@ -285,14 +285,14 @@ impl<
         self.timers.set_global(Global::RxBody, None);
         self.rx.locked = true;
         self.rx.owner = 0;
-        if !self.deliver_request(now, msg, scan, true) {
+        if self.deliver_request(now, msg, scan, true).is_none() {
             self.rx.locked = false;
             self.rx.reset();
         }
     }
 
     /// The peer answers the transfer: the request's repetition budget starts again.
-    fn q_block1_progress(&mut self) {
+    fn q_block1_progress(&mut self, now: Instant) {
         let owner = self.tx.owner;
         let base = self.params.non_timeout;
         let timeout = self.jitter(base);
@@ -300,6 +300,10 @@ impl<
             let s = &mut self.out[i];
             s.retransmits = 0;
             s.timeout = timeout;
+            if s.next_retransmit.is_some() {
+                s.next_retransmit = Some(now + timeout);
+            }
+            self.arm_out(i);
         }
     }
 
@@ -342,10 +346,9 @@ impl<
             // A payload of a body already delivered (its response was lost): answer again
             // with the cached response, as for the first time (RFC 9177 §4.3).
             self.stats.duplicates += 1;
-            let token = self.rx.done_token;
+            let record = self.rx.done_record;
             if let Some(r) = self.inb.iter().position(|r| {
-                r.kind == super::endpoint::InKind::Request
-                    && r.token == token
+                r.id == record
                     && r.state == super::endpoint::InState::Answered
                     && r.tx == super::endpoint::InTx::None
             }) {
@@ -428,11 +431,23 @@ impl<
             self.rx.owner = 0;
             self.rx.done_tag = self.rx.tag.clone();
             self.rx.done_resource = resource;
-            self.rx.done_token = msg.token();
             let scan = wire::scan_request(options);
-            if !self.deliver_request(now, msg, &scan, true) {
-                self.rx.locked = false;
-                self.rx.reset();
+            match self.deliver_request(now, msg, &scan, true) {
+                Some(record) => {
+                    self.rx.done_record = record;
+                    // Keep the final response for repeated payloads as long as a partial body
+                    // would have been kept (RFC 9177 §4.3).
+                    let keep = now + self.params.non_partial_timeout();
+                    if let Some(r) = self.inb.iter().position(|r| r.id == record) {
+                        self.inb[r].expires = keep;
+                        self.arm_in(r);
+                    }
+                }
+                None => {
+                    self.rx.locked = false;
+                    self.rx.done_tag.clear();
+                    self.rx.reset();
+                }
             }
             return;
         }
