@@ -785,7 +785,10 @@ fn repeated_q_block1_payloads_get_the_cached_final_response_only() {
         .any(|s| Message::parse(&s.bytes).unwrap().code() == Code::REQUEST_ENTITY_INCOMPLETE));
     let mut server = pair.b;
     let mut buf = [0u8; 1500];
-    assert!(server.records_in_use() > 0, "the final response is still cached");
+    assert!(
+        server.records_in_use() > 0,
+        "the final response is still cached"
+    );
     let now = pair.now + Duration::from_secs(10);
     let mut answers = Vec::new();
     for p in &payloads {

@@ -189,7 +189,7 @@ fn ping_pong_release_and_requests_after_release() {
     let seen = pair.run_until(t(2_000), |_, _, _, _| {});
     assert!(seen
         .iter()
-        .any(|(s, _, e)| *s == Side::A && *e == Ev::Released(Some(30))));
+        .any(|(s, _, e)| *s == Side::A && *e == Ev::Released(Some(30), None)));
     assert_eq!(
         pair.a.request(pair.now, Request::con(Code::GET)),
         Err(CommandError::Closed)
@@ -422,4 +422,28 @@ fn abort_ends_observations_on_both_sides() {
                 by_peer: true,
                 diagnostic: "shutting down".into()
             }));
+}
+
+#[test]
+fn release_with_an_alternative_address() {
+    let mut ep = Ep::new(Config::tcp(), 1);
+    let mut wire = [0u8; 128];
+    let mut n = FrameRepr::<16, 0>::csm(None, true)
+        .unwrap()
+        .emit(&mut wire)
+        .unwrap();
+    n += FrameRepr::<64, 16>::release(Some("[2001:db8::1]:4646"), Some(60), "bye")
+        .unwrap()
+        .emit(&mut wire[n..])
+        .unwrap();
+    ep.handle_stream_bytes(t(0), &wire[..n]);
+    let evs: Vec<_> = std::iter::from_fn(|| ep.poll_event().map(|e| Ev::from_event(&e))).collect();
+    assert!(
+        evs.contains(&Ev::Released(Some(60), Some("[2001:db8::1]:4646".into()))),
+        "{evs:?}"
+    );
+    assert_eq!(
+        ep.request(t(1), Request::con(Code::GET)),
+        Err(CommandError::Closed)
+    );
 }

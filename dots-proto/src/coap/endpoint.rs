@@ -960,7 +960,13 @@ impl<
             },
             EvKind::Pong { token } => Event::Pong { token },
             EvKind::PingTimedOut => Event::PingTimedOut,
-            EvKind::Released { hold_off } => Event::Released { hold_off },
+            EvKind::Released { hold_off } => Event::Released {
+                hold_off,
+                alternative_address: rec
+                    .span
+                    .and_then(|(s, l)| self.inbox.get(s..s + l))
+                    .and_then(|b| core::str::from_utf8(b).ok()),
+            },
             EvKind::Aborted {
                 by_peer,
                 diagnostic,

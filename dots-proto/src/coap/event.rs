@@ -165,6 +165,8 @@ pub enum Event<'a> {
     Released {
         /// Hold-Off in seconds, if given.
         hold_off: Option<u32>,
+        /// The first Alternative-Address (an RFC 3986 authority to reconnect to), if given.
+        alternative_address: Option<&'a str>,
     },
     /// TCP/TLS: the connection is aborted (RFC 8323 §5.6): the caller closes it.
     Aborted {

@@ -169,9 +169,17 @@ impl<
             }
             Signal::Release(release) => {
                 self.tcp.released = true;
-                self.push_event(EvKind::Released {
+                let kind = EvKind::Released {
                     hold_off: release.hold_off,
-                });
+                };
+                match release.alternative_addresses().next() {
+                    Some(Ok(address)) => {
+                        self.push_event_with(kind, address.as_bytes());
+                    }
+                    _ => {
+                        self.push_event(kind);
+                    }
+                }
                 self.fail_queued(FailReason::ConnectionClosed);
             }
             Signal::Abort { .. } => {

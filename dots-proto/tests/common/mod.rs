@@ -79,7 +79,7 @@ pub enum Ev {
     },
     Pong(Token),
     PingTimedOut,
-    Released(Option<u32>),
+    Released(Option<u32>, Option<String>),
     Aborted {
         by_peer: bool,
         diagnostic: String,
@@ -138,7 +138,10 @@ impl Ev {
             },
             Event::Pong { token } => Ev::Pong(token),
             Event::PingTimedOut => Ev::PingTimedOut,
-            Event::Released { hold_off } => Ev::Released(hold_off),
+            Event::Released {
+                hold_off,
+                alternative_address,
+            } => Ev::Released(hold_off, alternative_address.map(str::to_string)),
             Event::Aborted {
                 by_peer,
                 diagnostic,
