@@ -5,6 +5,7 @@
 //! takes bytes, timer deadlines and events out.
 //!
 //! - [`time`]: the caller-supplied monotonic [`Instant`](time::Instant) every state machine takes.
+//! - [`coap`]: the CoAP transaction layer (RFC 7252, 7641, 7959, 9177, 8323, 8768) under the sessions.
 //! - [`rng`]: the seeded pseudo-random generator for message ids, tokens and jitter.
 //! - [`cuid`]: the RFC 9132 §4.4.1 derivation of a client's `cuid` from its credential.
 //! - [`happy_eyeballs`]: the RFC 9132 §4.3 connection race over UDP/TCP and IPv6/IPv4.
@@ -23,6 +24,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod coap;
 pub mod cuid;
 #[cfg(feature = "alloc")]
 pub mod data;

@@ -343,6 +343,12 @@ pub struct Options<'a> {
 }
 
 impl<'a> Options<'a> {
+    /// No options (e.g. for a message built without any).
+    pub const EMPTY: Options<'static> = Options {
+        bytes: &[],
+        bert: false,
+    };
+
     /// A view of bytes already checked by [`split_options`].
     #[inline]
     pub(crate) const fn new_checked(bytes: &'a [u8], bert: bool) -> Options<'a> {
