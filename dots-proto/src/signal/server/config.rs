@@ -134,6 +134,14 @@ pub struct ServerConfig {
     pub unix_time_at_epoch: Option<u64>,
     /// Events kept for `poll_event`; the oldest are dropped (and counted) beyond.
     pub max_events: usize,
+    /// RFC 9244 telemetry (`/tm-setup`, `/tm`, Uri-Query filters, telemetry in mitigation
+    /// status). `None`: not supported, the telemetry resources are 4.04 and only `c` filters
+    /// a GET.
+    pub telemetry: Option<super::telemetry::TelemetryPolicy>,
+    /// The RFC 9066 Call Home DOTS server role: only immediate mitigation requests with
+    /// `source-prefix` and `target-prefix`, and PUT `/redirect` (see the `callhome` module of
+    /// the server). Default false.
+    pub call_home: bool,
 }
 
 impl Default for ServerConfig {
@@ -151,13 +159,21 @@ impl Default for ServerConfig {
             refine_overlap_by_ports_and_protocols: false,
             unix_time_at_epoch: None,
             max_events: 65_536,
+            telemetry: Some(super::telemetry::TelemetryPolicy::default()),
+            call_home: false,
         }
     }
 }
 
 /// RFC 9132 Section 4.5.2's recommended values (`heartbeat-interval` 30 s, `missing-hb-allowed`
 /// 15, `max-retransmit` 3, `ack-timeout` 2.00 s, `ack-random-factor` 1.50, `probing-rate` 5
-/// bytes/s) with Figure 20's acceptable ranges, the same for both phases.
+/// bytes/s) with Figure 20's acceptable ranges, the same for both phases; and the RFC 9362
+/// Q-Block parameters with the defaults of its YANG module (`max-payloads` 10 in 1..=64,
+/// `non-max-retransmit` 3 in 2..=15, `non-timeout` 2.00 s in 1.00..=30.00, `non-receive-timeout`
+/// 4.00 s in 2.00..=60.00, `non-partial-timeout` 247.00 s in 1.00..=1000.00) and
+/// `non-probing-wait` in 1.00..=1000.00 without a current value: it is computed (RFC 9177
+/// Section 7.2, [`SessionParams::qblock`](super::SessionParams::qblock)) unless a client sets
+/// it.
 #[must_use]
 pub fn default_session_config() -> SignalConfig {
     let d = Decimal2::from_hundredths;
@@ -168,7 +184,16 @@ pub fn default_session_config() -> SignalConfig {
         max_retransmit: Some(IntParam::range(2, 15, 3)),
         ack_timeout: Some(DecimalParam::range(d(100), d(3000), d(200))),
         ack_random_factor: Some(DecimalParam::range(d(110), d(400), d(150))),
-        ..ConfigParams::default()
+        max_payloads: Some(IntParam::range(1, 64, 10)),
+        non_max_retransmit: Some(IntParam::range(2, 15, 3)),
+        non_timeout: Some(DecimalParam::range(d(100), d(3000), d(200))),
+        non_receive_timeout: Some(DecimalParam::range(d(200), d(6000), d(400))),
+        non_probing_wait: Some(DecimalParam {
+            max_value: Some(d(100_000)),
+            min_value: Some(d(100)),
+            current_value: None,
+        }),
+        non_partial_timeout: Some(DecimalParam::range(d(100), d(100_000), d(24_700))),
     };
     SignalConfig {
         sid: None,
