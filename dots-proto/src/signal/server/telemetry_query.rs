@@ -67,6 +67,8 @@ pub(crate) struct QueryObserver {
     pub(crate) options: Box<[Box<str>]>,
     /// A `/tm` notification is pending.
     pub(crate) dirty: bool,
+    /// Since when (the oldest pending goes first).
+    pub(crate) since: crate::time::Instant,
 }
 
 impl QueryObserver {
@@ -358,6 +360,7 @@ impl<H: SignalHooks> SignalServer<H> {
             resource,
             options,
             dirty: false,
+            since: crate::time::Instant::ZERO,
         };
         let target = o.target();
         t.observers.push(o);

@@ -506,8 +506,9 @@ impl<H: SignalHooks> SignalServer<H> {
         }
         if let Some(t) = self.tm_state_mut(slot) {
             for o in &mut t.observers {
-                if hits.contains(&o.id) {
+                if hits.contains(&o.id) && !o.dirty {
                     o.dirty = true;
+                    o.since = now;
                 }
             }
         }
@@ -573,7 +574,7 @@ impl<H: SignalHooks> SignalServer<H> {
                 t.observers
                     .iter()
                     .filter(|o| o.dirty)
-                    .min_by_key(|o| o.id)
+                    .min_by_key(|o| (o.since, o.id))
                     .map(|o| (o.id, o.resource, o.options.clone()))
             }) else {
                 self.tm_unschedule(slot);
