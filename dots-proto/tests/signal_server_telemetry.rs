@@ -722,7 +722,8 @@ fn mitigation_status_filters_select_and_404_on_mismatch() {
     let a = r#"{"ietf-dots-signal-channel:mitigation-scope": {"scope": [{
         "alias-name": ["https1"], "lifetime": 3600}]}}"#;
     assert_eq!(h.put_json(CUID, 4, a).code(), Code::CREATED);
-    let cases: &[(&[&str], Result<Vec<u32>, Code>)] = &[
+    type Case<'a> = (&'a [&'a str], Result<Vec<u32>, Code>);
+    let cases: &[Case<'_>] = &[
         (&[], Ok(vec![1, 2, 3, 4])),
         (&["target-prefix=2001:db8:6401::/48"], Ok(vec![1])),
         (&["target-prefix=198.51.100.0/24"], Ok(vec![4])),

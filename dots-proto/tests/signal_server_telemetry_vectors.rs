@@ -768,7 +768,8 @@ fn every_vector_code_at_a_glance() {
     // for the answers rather than their details).
     let mut h = Harness::new();
     with_aliases(&mut h, CUID);
-    let cases: Vec<(&str, Code, Box<dyn Fn(&mut Harness) -> Reply>)> = vec![
+    type Send = Box<dyn Fn(&mut Harness) -> Reply>;
+    let cases: Vec<(&str, Code, Send)> = vec![
         (
             "tm-setup-get-01",
             Code::CONTENT,

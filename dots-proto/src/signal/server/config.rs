@@ -168,14 +168,19 @@ impl Default for ServerConfig {
 /// RFC 9132 Section 4.5.2's recommended values (`heartbeat-interval` 30 s, `missing-hb-allowed`
 /// 15, `max-retransmit` 3, `ack-timeout` 2.00 s, `ack-random-factor` 1.50, `probing-rate` 5
 /// bytes/s) with Figure 20's acceptable ranges, the same for both phases; and the RFC 9362
-/// Q-Block parameters with the defaults of its YANG module (`max-payloads` 10 in 1..=64,
-/// `non-max-retransmit` 3 in 2..=15, `non-timeout` 2.00 s in 1.00..=30.00, `non-receive-timeout`
-/// 4.00 s in 2.00..=60.00, `non-partial-timeout` 247.00 s in 1.00..=1000.00) and
-/// `non-probing-wait` in 1.00..=1000.00 without a current value: it is computed (RFC 9177
-/// Section 7.2, [`SessionParams::qblock`](super::SessionParams::qblock)) unless a client sets
-/// it.
+/// Q-Block parameters: `max-payloads` 10 (its YANG default) in 1..=64, and ranges without a
+/// current value for the others, whose defaults derive from the other parameters (RFC 9362
+/// Section 3, Implementation Note 2; computed by
+/// [`SessionParams::qblock`](super::SessionParams::qblock)) unless a client sets them:
+/// `non-max-retransmit` in 2..=15, `non-timeout` in 1.00..=30.00 s, `non-receive-timeout` in
+/// 2.00..=60.00 s, `non-probing-wait` and `non-partial-timeout` in 1.00..=1000.00 s.
 #[must_use]
 pub fn default_session_config() -> SignalConfig {
+    let derived = |min, max| DecimalParam {
+        max_value: Some(max),
+        min_value: Some(min),
+        current_value: None,
+    };
     let d = Decimal2::from_hundredths;
     let params = ConfigParams {
         heartbeat_interval: Some(IntParam::range(15, 240, 30)),
@@ -185,15 +190,14 @@ pub fn default_session_config() -> SignalConfig {
         ack_timeout: Some(DecimalParam::range(d(100), d(3000), d(200))),
         ack_random_factor: Some(DecimalParam::range(d(110), d(400), d(150))),
         max_payloads: Some(IntParam::range(1, 64, 10)),
-        non_max_retransmit: Some(IntParam::range(2, 15, 3)),
-        non_timeout: Some(DecimalParam::range(d(100), d(3000), d(200))),
-        non_receive_timeout: Some(DecimalParam::range(d(200), d(6000), d(400))),
-        non_probing_wait: Some(DecimalParam {
-            max_value: Some(d(100_000)),
-            min_value: Some(d(100)),
+        non_max_retransmit: Some(IntParam {
             current_value: None,
+            ..IntParam::range(2, 15, 3)
         }),
-        non_partial_timeout: Some(DecimalParam::range(d(100), d(100_000), d(24_700))),
+        non_timeout: Some(derived(d(100), d(3000))),
+        non_receive_timeout: Some(derived(d(200), d(6000))),
+        non_probing_wait: Some(derived(d(100), d(100_000))),
+        non_partial_timeout: Some(derived(d(100), d(100_000))),
     };
     SignalConfig {
         sid: None,
