@@ -1313,3 +1313,17 @@ fn snapshot_and_restore_keep_the_telemetry_state() {
     )
     .is_ok());
 }
+
+#[test]
+fn tm_observe_beyond_the_observer_quota_is_refused_and_leaves_nothing() {
+    let mut c = ServerConfig::default();
+    c.quotas.max_observers = 0;
+    let mut h = Harness::with_config(c);
+    let r = get(&mut h, &tm_uri(CUID, None), &[], Some(0));
+    // RFC 7641 Section 4.1: 2.05 without registering.
+    assert_eq!(r.code(), Code::CONTENT);
+    assert!(matches!(r.observe, Some(ObserveAction::Refused { .. })));
+    assert_eq!(h.s.client_count(), 0);
+    assert_eq!(h.s.observations(CUID).count(), 0);
+    h.check();
+}

@@ -1,5 +1,6 @@
-//! The DOTS signal-channel server core (RFC 9132 Sections 4.4–4.7, RFC 9133 `acl-list`),
-//! independent of the CoAP transaction layer.
+//! The DOTS signal-channel server core (RFC 9132 Sections 4.4–4.7, RFC 9133 `acl-list`, RFC
+//! 9244 telemetry, RFC 9066 call home, RFC 9362 Q-Block parameters), independent of the CoAP
+//! transaction layer.
 //!
 //! The session layer authenticates the peer ((D)TLS), runs CoAP (message ids, tokens,
 //! retransmissions, block-wise, Observe tokens, heartbeats) and hands each request it has parsed
@@ -19,9 +20,20 @@
 //! while let Some(event) = server.poll_event() { /* mitigator, session parameters */ }
 //! while let Some(n) = server.poll_notification(now, &mut buf)? { /* NON 2.05 to observers */ }
 //! // the mitigator reports: server.set_mitigation_status(now, cuid, mid, Some(status), stats)
+//! //   and its telemetry: set_scope_telemetry(now, cuid, mid, ..) (RFC 9244 Section 9.2),
+//! //   set_attack_telemetry(now, cuid, tmid, ..) (Section 8.3)
 //! // the heartbeat layer declares a session dead: server.session_lost(now, cuid)
-//! // when the clock reaches server.poll_timeout(): server.handle_timeout(now)
+//! // when the clock reaches server.poll_timeout(): server.handle_timeout(now), then
+//! //   poll_notification (paced RFC 9244 notifications come due there)
+//! // the transaction layer reads session_params(peer) (and .qblock() for RFC 9362 Q-Block)
+//! //   on ServerEvent::SessionConfigChanged
 //! ```
+//!
+//! A notification names its observations: `observers` (RFC 9132 ones) and `queries`
+//! ([`ObserveTarget::FilteredMitigations`], [`ObserveTarget::Telemetry`]); `last`/`ended` say
+//! which end with it. A GET re-registration with the same token (RFC 7641 Section 4.1) is the
+//! session's business: pass it without Observe and keep the token (the core would see a
+//! filtered one as an overlapping registration, 4.09).
 //!
 //! `now` must not go backwards (an earlier `now` counts as the latest one seen). A request that
 //! is refused changes nothing (the rate limiter's token excepted).
@@ -47,6 +59,10 @@
 //! | DELETE `/mitigate/cuid/mid` | 2.02 always; an active mitigation becomes active-but-terminating (status 5) |
 //! | GET/PUT/DELETE `/config[/sid]` | 2.05 (+ Max-Age) / 2.01, 2.04, 4.00, 4.22 / 2.02 |
 //! | PUT `/hb` | 2.04 (body in [`Response::heartbeat`]) |
+//! | GET `/mitigate...` with RFC 9244 Uri-Query filters | the mitigations selected; 4.04 when a given `mid` does not match; 4.00 for an invalid or unsupported query; a filtered Observe=0 overlapping an existing observation: 4.09 |
+//! | `/tm-setup`, `/tm` (RFC 9244) | see the `telemetry` and `telemetry_tm` modules; 4.04 without [`ServerConfig::telemetry`] |
+//! | PUT `/mitigate` with call-home attributes (RFC 9066) | as above, plus the host's [`SignalHooks::check_sources`]: 4.09 `conflict-cause` 2 (accept-list) or 4, 4.00 outside the domain |
+//! | PUT `/redirect` (RFC 9066) | 2.01 + [`ServerEvent::CallHomeRedirect`] with [`ServerConfig::call_home`], 4.04 without |
 //! | any request over the rate limit | 4.29 + Max-Age |
 //!
 //! Errors with a diagnostic carry UTF-8 text without Content-Format (RFC 7252 Section 5.5.2,

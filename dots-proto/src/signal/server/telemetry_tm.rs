@@ -412,7 +412,12 @@ impl<H: SignalHooks> SignalServer<H> {
                     None => None,
                 };
                 match slot {
-                    Some(s) => Some(self.register_query_observer(s, resource, &q)?),
+                    Some(s) => {
+                        let action = self.register_query_observer(s, resource, &q)?;
+                        // A refused registration leaves no record behind.
+                        self.drop_if_empty(s);
+                        Some(action)
+                    }
                     None => Some(ObserveAction::Refused {
                         cuid: Arc::from(ctx.cuid),
                         target: super::ObserveTarget::Telemetry(u32::MAX),
