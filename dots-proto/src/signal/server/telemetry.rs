@@ -19,6 +19,9 @@
 //! | GET with `tsid` | 2.05 with that entry; 4.04 when unknown |
 //! | DELETE with / without `tsid` | 2.02 (Section 7.1.4: "even if the 'tsid' ... does not exist"; Section 7.4: without `tsid` everything is reset) |
 //!
+//! A 2.05 carries Max-Age [`ServerConfig::config_max_age`](super::ServerConfig) (Section 5.4).
+//! Observe on `/tm-setup` is declined (the response has no Observe option, RFC 7641 Section
+//! 4.1): what it shows changes only with the client's own requests.
 //! A pipe entry with `capacity` 0 removes that link (Section 7.2.1): it takes part in the
 //! overlap rules but is not stored. A baseline without target applies to the whole DOTS client
 //! domain and overlaps only other domain-wide baselines; baselines with the same `id` overlap
