@@ -12,6 +12,7 @@
 //!   home, RFC 9362 Q-Block parameters, RFC 9244 telemetry), bounded, with stateless validation.
 //! - [`cbor`]: their CBOR encoding (content-format 271) with the integer keys of [`keys`].
 //! - `json` (feature `json`): their RFC 7951 JSON encoding, as printed in the RFCs.
+//! - [`path`] and [`query`]: the Uri-Path of DOTS resources and the RFC 9244 Uri-Query filters.
 //!
 //! ```
 //! use dots_codec::cbor::CborBody;
@@ -54,6 +55,7 @@ pub mod json;
 pub mod keys;
 pub mod model;
 pub mod path;
+pub mod query;
 
 /// The `ipnet` crate, whose prefix types the model uses.
 pub use ipnet;

@@ -11,6 +11,7 @@
 //! | `hb` | none |
 //! | `tm-setup` (RFC 9244) | `[cdid=]`, `cuid=`, `[tsid=]` |
 //! | `tm` (RFC 9244) | `[cdid=]`, `cuid=`, `[tmid=]` |
+//! | `redirect` (RFC 9066) | `[cdid=]`, `cuid=`, `[mid=]` |
 //!
 //! Which optional parameter a method needs (a PUT needs `mid`, a GET does not) is the server's
 //! business; this module checks the grammar: a wrong prefix or an unknown operation is 4.04 (Not
@@ -84,6 +85,17 @@ pub enum DotsPath<'a> {
         /// `tmid`.
         tmid: Option<u32>,
     },
+    /// `/.well-known/dots/redirect[/cdid=D]/cuid=C[/mid=M]`: a Call Home DOTS client's
+    /// redirection of its Call Home DOTS server to another client (RFC 9066 Section 5.2.2,
+    /// Figure 9).
+    Redirect {
+        /// `cdid`.
+        cdid: Option<&'a str>,
+        /// `cuid` (mandatory).
+        cuid: &'a str,
+        /// `mid`, as Figure 9 prints it.
+        mid: Option<u32>,
+    },
 }
 
 impl<'a> DotsPath<'a> {
@@ -92,7 +104,8 @@ impl<'a> DotsPath<'a> {
         match *self {
             DotsPath::Mitigate { cuid, .. }
             | DotsPath::TelemetrySetup { cuid, .. }
-            | DotsPath::Telemetry { cuid, .. } => Some(cuid),
+            | DotsPath::Telemetry { cuid, .. }
+            | DotsPath::Redirect { cuid, .. } => Some(cuid),
             DotsPath::Config { .. } | DotsPath::Heartbeat => None,
         }
     }
@@ -102,7 +115,8 @@ impl<'a> DotsPath<'a> {
         match *self {
             DotsPath::Mitigate { cdid, .. }
             | DotsPath::TelemetrySetup { cdid, .. }
-            | DotsPath::Telemetry { cdid, .. } => cdid,
+            | DotsPath::Telemetry { cdid, .. }
+            | DotsPath::Redirect { cdid, .. } => cdid,
             DotsPath::Config { .. } | DotsPath::Heartbeat => None,
         }
     }
@@ -221,6 +235,11 @@ where
             client: true,
             id: Some("tmid"),
         },
+        "redirect" => Grammar {
+            operation: "redirect",
+            client: true,
+            id: Some("mid"),
+        },
         _ => return Err(PathError::NotFound),
     };
     // Position reached in the grammar: 0 nothing, 1 after cdid, 2 after cuid, 3 after the id.
@@ -279,6 +298,11 @@ where
             cdid,
             cuid,
             tsid: id,
+        },
+        "redirect" => DotsPath::Redirect {
+            cdid,
+            cuid,
+            mid: id,
         },
         _ => DotsPath::Telemetry {
             cdid,
@@ -555,6 +579,25 @@ mod tests {
             p(&["tm", "tmid=9"]),
             Err(PathError::OutOfOrder { param: "tmid" })
         );
+    }
+
+    #[test]
+    fn call_home_redirect_path() {
+        // RFC 9066 Figure 9.
+        let r = p(&["redirect", C, "mid=123"]);
+        assert_eq!(
+            r,
+            Ok(DotsPath::Redirect {
+                cdid: None,
+                cuid: "dz6pHjaADkaFTbjr0JGBpw",
+                mid: Some(123)
+            })
+        );
+        assert_eq!(
+            r.map(|x| (x.cuid(), x.cdid())),
+            Ok((Some("dz6pHjaADkaFTbjr0JGBpw"), None))
+        );
+        assert_eq!(p(&["redirect"]), Err(PathError::Missing { param: "cuid" }));
     }
 
     #[test]

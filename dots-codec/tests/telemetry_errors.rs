@@ -1138,14 +1138,22 @@ fn talker_shapes_are_distinct_types() {
 
 #[test]
 fn overlapping_pipes_is_conflict_cause_5() {
-    // RFC 9244 Section 13.2 registers code 5; 4 stays unassigned.
+    // RFC 9244 Section 13.2 registers code 5; RFC 9066 Section 7.2 registered 4.
     use dots_codec::model::ConflictCause;
     assert_eq!(ConflictCause::OverlappingPipes.value(), 5);
     assert_eq!(
         ConflictCause::from_name("overlapping-pipes"),
         Some(ConflictCause::OverlappingPipes)
     );
-    assert_eq!(ConflictCause::from_value(4), None);
+    assert_eq!(
+        ConflictCause::from_value(4),
+        Some(ConflictCause::RequestRejectedLegitimateTraffic)
+    );
+    assert_eq!(
+        ConflictCause::RequestRejectedLegitimateTraffic.name(),
+        "request-rejected-legitimate-traffic"
+    );
+    assert_eq!(ConflictCause::from_value(6), None);
     // In a 4.09 body: {1: {2: [{17: {19: 5}}]}}.
     let m = MitigationScope::decode_cbor(&hex("a1 01 a1 02 81 a1 11 a1 13 05")).unwrap();
     let c = m.scopes[0].conflict_information.as_ref().unwrap();

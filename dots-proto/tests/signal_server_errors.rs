@@ -282,10 +282,11 @@ fn not_found_errors() {
         )
     });
     unchanged(&mut h, Code::NOT_FOUND, |h| {
+        // RFC 9066 redirection: a resource of Call Home DOTS servers only.
         h.send(
             CUID,
-            Code::GET,
-            "/.well-known/dots/tm-setup/cuid=x",
+            Code::PUT,
+            "/.well-known/dots/redirect/cuid=x/mid=1",
             &[],
             &Opts::default(),
         )

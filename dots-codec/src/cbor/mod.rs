@@ -34,7 +34,6 @@ use crate::model::{
     ScopeEntry, ScopeTelemetry, SignalConfig, SignalMessage, Telemetry, TelemetrySetup,
 };
 
-#[cfg(feature = "json")]
 pub(crate) use scope::parse_prefix;
 pub use write::EncodeError;
 

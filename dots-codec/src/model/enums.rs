@@ -99,7 +99,10 @@ dots_enum! {
         ConflictWithAcceptlist = 2, "conflict-with-acceptlist";
         /// 3: the `cuid` is already in use by another client.
         CuidCollision = 3, "cuid-collision";
-        /// 5: overlapping pipe scope (RFC 9244 Sections 7.5 and 13.2; 4 is unassigned).
+        /// 4: the attack traffic was classified as legitimate traffic (RFC 9066 Sections 5.3.1
+        /// and 7.2).
+        RequestRejectedLegitimateTraffic = 4, "request-rejected-legitimate-traffic";
+        /// 5: overlapping pipe scope (RFC 9244 Sections 7.5 and 13.2).
         OverlappingPipes = 5, "overlapping-pipes";
     }
 }

@@ -12,7 +12,7 @@ use dots_codec::model::{MitigationScope, Scope, SignalConfig, SignalMessage};
 use dots_proto::data::{ClientRef, PeerIdentity};
 use dots_proto::signal::server::{
     AclFailure, AliasTargets, ConflictDecision, Handled, ObserveAction, ServerConfig, ServerEvent,
-    SignalHooks, SignalServer, Unavailable,
+    SignalHooks, SignalServer, SourceVerdict, Unavailable,
 };
 use dots_proto::time::Instant;
 
@@ -130,6 +130,10 @@ pub struct TestHooks {
     pub refuse: bool,
     pub forbidden_prefix: Option<dots_codec::ipnet::IpNet>,
     pub log: Vec<String>,
+    /// The verdict on call-home sources (RFC 9066).
+    pub sources: SourceVerdict,
+    /// Refuse pre-or-ongoing-mitigation telemetry (5.03).
+    pub tm_refuse: bool,
 }
 
 impl SignalHooks for TestHooks {
@@ -204,6 +208,25 @@ impl SignalHooks for TestHooks {
             self.log.push(format!("acl {} {}", client.cuid, a.name));
         }
         Ok(())
+    }
+
+    fn check_sources(&mut self, client: ClientRef<'_>, _scope: &Scope) -> SourceVerdict {
+        self.log.push(format!("sources {}", client.cuid));
+        self.sources.clone()
+    }
+
+    fn admit_telemetry(
+        &mut self,
+        client: ClientRef<'_>,
+        tmid: u32,
+        _telemetry: &dots_codec::model::telemetry::PreOrOngoingMitigation,
+    ) -> Result<(), Unavailable> {
+        self.log.push(format!("telemetry {} {tmid}", client.cuid));
+        if self.tm_refuse {
+            Err(Unavailable { retry_after: 30 })
+        } else {
+            Ok(())
+        }
     }
 
     fn mitigation_started(&mut self, _now: Instant, client: ClientRef<'_>) {
@@ -370,6 +393,28 @@ impl Harness {
 
     pub fn check(&self) {
         self.s.check_invariants().unwrap();
+    }
+
+    /// Sends and checks the code and that nothing changed for `cuid` or anyone: the snapshot,
+    /// `cuid`'s observations, no event, no notification.
+    pub fn unchanged_for(
+        &mut self,
+        cuid: &str,
+        code: Code,
+        send: impl FnOnce(&mut Harness) -> Reply,
+    ) -> Reply {
+        self.events();
+        self.notifications();
+        let before = self.s.snapshot(self.now);
+        let observers: Vec<_> = self.s.observations(cuid).collect();
+        let r = send(self);
+        assert_eq!(r.code, Some(code), "{:?}", String::from_utf8_lossy(&r.body));
+        assert_eq!(self.s.snapshot(self.now), before, "state changed");
+        assert_eq!(self.s.observations(cuid).collect::<Vec<_>>(), observers);
+        assert!(self.events().is_empty(), "no event");
+        assert!(self.notifications().is_empty(), "no notification");
+        self.check();
+        r
     }
 }
 

@@ -134,6 +134,14 @@ pub struct ServerConfig {
     pub unix_time_at_epoch: Option<u64>,
     /// Events kept for `poll_event`; the oldest are dropped (and counted) beyond.
     pub max_events: usize,
+    /// RFC 9244 telemetry (`/tm-setup`, `/tm`, Uri-Query filters, telemetry in mitigation
+    /// status). `None`: not supported, the telemetry resources are 4.04 and only `c` filters
+    /// a GET.
+    pub telemetry: Option<super::telemetry::TelemetryPolicy>,
+    /// The RFC 9066 Call Home DOTS server role: only immediate mitigation requests with
+    /// `source-prefix` and `target-prefix`, and PUT `/redirect` (see the `callhome` module of
+    /// the server). Default false.
+    pub call_home: bool,
 }
 
 impl Default for ServerConfig {
@@ -151,15 +159,28 @@ impl Default for ServerConfig {
             refine_overlap_by_ports_and_protocols: false,
             unix_time_at_epoch: None,
             max_events: 65_536,
+            telemetry: Some(super::telemetry::TelemetryPolicy::default()),
+            call_home: false,
         }
     }
 }
 
 /// RFC 9132 Section 4.5.2's recommended values (`heartbeat-interval` 30 s, `missing-hb-allowed`
 /// 15, `max-retransmit` 3, `ack-timeout` 2.00 s, `ack-random-factor` 1.50, `probing-rate` 5
-/// bytes/s) with Figure 20's acceptable ranges, the same for both phases.
+/// bytes/s) with Figure 20's acceptable ranges, the same for both phases; and the RFC 9362
+/// Q-Block parameters: `max-payloads` 10 (its YANG default) in 1..=64, and ranges without a
+/// current value for the others, whose defaults derive from the other parameters (RFC 9362
+/// Section 3, Implementation Note 2; computed by
+/// [`SessionParams::qblock`](super::SessionParams::qblock)) unless a client sets them:
+/// `non-max-retransmit` in 2..=15, `non-timeout` in 1.00..=30.00 s, `non-receive-timeout` in
+/// 2.00..=60.00 s, `non-probing-wait` and `non-partial-timeout` in 1.00..=1000.00 s.
 #[must_use]
 pub fn default_session_config() -> SignalConfig {
+    let derived = |min, max| DecimalParam {
+        max_value: Some(max),
+        min_value: Some(min),
+        current_value: None,
+    };
     let d = Decimal2::from_hundredths;
     let params = ConfigParams {
         heartbeat_interval: Some(IntParam::range(15, 240, 30)),
@@ -168,7 +189,15 @@ pub fn default_session_config() -> SignalConfig {
         max_retransmit: Some(IntParam::range(2, 15, 3)),
         ack_timeout: Some(DecimalParam::range(d(100), d(3000), d(200))),
         ack_random_factor: Some(DecimalParam::range(d(110), d(400), d(150))),
-        ..ConfigParams::default()
+        max_payloads: Some(IntParam::range(1, 64, 10)),
+        non_max_retransmit: Some(IntParam {
+            current_value: None,
+            ..IntParam::range(2, 15, 3)
+        }),
+        non_timeout: Some(derived(d(100), d(3000))),
+        non_receive_timeout: Some(derived(d(200), d(6000))),
+        non_probing_wait: Some(derived(d(100), d(100_000))),
+        non_partial_timeout: Some(derived(d(100), d(100_000))),
     };
     SignalConfig {
         sid: None,

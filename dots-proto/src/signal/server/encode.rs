@@ -90,11 +90,14 @@ fn array_header(n: usize, out: &mut [u8]) -> usize {
 }
 
 /// Writes `{1: {2: [entries]}}` for `records` into `out`; `Err(needed)` when it does not fit.
-/// One entry at a time goes through a stack buffer: no allocation, whatever the count.
+/// One entry at a time goes through a stack buffer: no allocation, whatever the count, unless
+/// an entry carries RFC 9244 telemetry (the host's, for the records of client `slot`, shown
+/// with non-configuration data).
 pub(crate) fn write_entries<'m, H: SignalHooks>(
     s: &SignalServer<H>,
     now: Instant,
     records: impl Iterator<Item = &'m Mitigation> + Clone,
+    slot: Option<u32>,
     content: Content,
     out: &mut [u8],
 ) -> Result<usize, usize> {
@@ -110,11 +113,30 @@ pub(crate) fn write_entries<'m, H: SignalHooks>(
     }
     pos += hl;
     let mut scratch = [0u8; MIN_RESPONSE_BUFFER];
+    let mut big = alloc::vec::Vec::new();
     for m in records {
         let req = entry_for(s, now, m, content);
-        let len = req.encode_cbor(&mut scratch).unwrap_or(0);
-        let body = match scratch.get(..len) {
-            Some(b) if b.starts_with(&ONE_ENTRY_PREFIX) => &b[ONE_ENTRY_PREFIX.len()..],
+        let tm = slot
+            .filter(|_| content != Content::Config)
+            .and_then(|slot| s.scope_telemetry_of(slot, m.mid));
+        let bytes: &[u8] = match &tm {
+            None => {
+                let len = req.encode_cbor(&mut scratch).unwrap_or(0);
+                scratch.get(..len).unwrap_or_default()
+            }
+            Some(t) => {
+                let one = core::iter::once((&req.entry, Some(t)));
+                big.resize(
+                    dots_codec::cbor::encoded_scopes_with_telemetry_len(one.clone()),
+                    0,
+                );
+                let len =
+                    dots_codec::cbor::encode_scopes_with_telemetry(one, &mut big).unwrap_or(0);
+                big.get(..len).unwrap_or_default()
+            }
+        };
+        let body = match bytes {
+            b if b.starts_with(&ONE_ENTRY_PREFIX) => &b[ONE_ENTRY_PREFIX.len()..],
             _ => &[][..],
         };
         if fits {

@@ -5,7 +5,8 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use dots_codec::model::{AttackStatus, Lifetime, Scope};
+use dots_codec::model::telemetry::{PreOrOngoingMitigation, SetupData, TelemetryTarget};
+use dots_codec::model::{AttackStatus, Lifetime, RedirectedSignal, Scope, ScopeTelemetry};
 
 use super::hooks::AliasTargets;
 use crate::time::Instant;
@@ -162,5 +163,77 @@ pub enum ServerEvent {
     ClientLost {
         /// Client.
         cuid: Arc<str>,
+    },
+    /// A telemetry setup was installed (PUT `/tm-setup`, RFC 9244 Section 7): telemetry
+    /// configuration, pipe capacity (links at capacity 0 left out: they were removed) or
+    /// baselines.
+    TelemetrySetupInstalled {
+        /// Client.
+        cuid: Arc<str>,
+        /// `tsid`.
+        tsid: u32,
+        /// What it sets.
+        setup: Box<SetupData>,
+    },
+    /// A telemetry setup is gone: deleted, or overridden by a higher `tsid`.
+    TelemetrySetupRemoved {
+        /// Client.
+        cuid: Arc<str>,
+        /// `tsid`.
+        tsid: u32,
+        /// The `tsid` that overrode it.
+        replaced_by: Option<u32>,
+    },
+    /// Pre-or-ongoing-mitigation telemetry from the client (PUT `/tm`, RFC 9244 Section 8.2).
+    PreMitigationTelemetry {
+        /// Client.
+        cuid: Arc<str>,
+        /// `tmid`.
+        tmid: u32,
+        /// The telemetry (`tmid` not set).
+        telemetry: Box<PreOrOngoingMitigation>,
+        /// The targets of its `alias-name`s.
+        aliases: Vec<AliasTargets>,
+    },
+    /// The client asks for the server's pre-or-ongoing-mitigation telemetry on a target (PUT
+    /// `/tm` with only a target, RFC 9244 Section 8.3): report it with
+    /// [`SignalServer::set_attack_telemetry`](super::SignalServer::set_attack_telemetry).
+    TelemetryRequested {
+        /// Client.
+        cuid: Arc<str>,
+        /// `tmid`.
+        tmid: u32,
+        /// The target.
+        target: Box<TelemetryTarget>,
+        /// The targets of its `alias-name`s.
+        aliases: Vec<AliasTargets>,
+    },
+    /// A `tmid` is gone: deleted, or overridden by a higher `tmid` with an overlapping target.
+    TelemetryRemoved {
+        /// Client.
+        cuid: Arc<str>,
+        /// `tmid`.
+        tmid: u32,
+        /// The `tmid` that overrode it.
+        replaced_by: Option<u32>,
+    },
+    /// The telemetry of an efficacy update (RFC 9244 Section 9.1: `total-attack-traffic`,
+    /// `attack-detail` as the client sees them), after [`ServerEvent::EfficacyUpdate`].
+    EfficacyTelemetry {
+        /// Client.
+        cuid: Arc<str>,
+        /// Request.
+        mid: u32,
+        /// The telemetry.
+        telemetry: Box<ScopeTelemetry>,
+    },
+    /// A Call Home DOTS client redirects this Call Home DOTS server to another client (PUT
+    /// `/redirect`, RFC 9066 Section 5.2.2): close this connection and connect to
+    /// `alt-ch-client` (its records, for `ttl` seconds).
+    CallHomeRedirect {
+        /// Client.
+        cuid: Arc<str>,
+        /// `alt-ch-client`, `alt-ch-client-record`, `ttl`.
+        redirect: Box<RedirectedSignal>,
     },
 }

@@ -6,6 +6,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use dots_codec::ipnet::IpNet;
+use dots_codec::model::telemetry::PreOrOngoingMitigation;
 use dots_codec::model::{ActivationType, PortRange, Scope, Targets};
 
 use super::config::ConflictDecision;
@@ -85,6 +86,32 @@ pub enum AclFailure {
     },
 }
 
+/// The host's verdict on the attack sources (`source-prefix`, `source-port-range`,
+/// `source-icmp-type-range`) of a mitigation request (RFC 9066 Section 5.3.1), from
+/// [`SignalHooks::check_sources`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SourceVerdict {
+    /// Nothing against the sources: the request proceeds.
+    #[default]
+    Clear,
+    /// Sources are on the host's accept-list for the targets: 4.09 with `conflict-cause` 2
+    /// (`conflict-with-acceptlist`, RFC 9132 Section 4.4.1.3: "source addresses/prefixes in
+    /// the accept-listed Access Control Lists (ACLs) are attacking the target") and a
+    /// `conflict-scope` naming the ACLs.
+    AcceptListed {
+        /// The accept-list ACLs concerned: `acl-name` and, when known, `acl-type`.
+        acls: Vec<(String, Option<String>)>,
+    },
+    /// The attack traffic is legitimate: 4.09 with `conflict-cause` 4
+    /// (`request-rejected-legitimate-traffic`, RFC 9066 Section 5.3.1).
+    Legitimate,
+    /// A source prefix is not within the server's domain: 4.00 (RFC 9066 Section 5.3.1: "The
+    /// Call Home DOTS server MUST check that the 'source-prefix' is within the scope of the
+    /// Call Home DOTS server domain").
+    OutsideDomain,
+}
+
 /// Decisions and side effects the core leaves to the host. Every method has a default, so a
 /// host implements only what it supports; [`NoHooks`] takes every default.
 ///
@@ -150,6 +177,37 @@ pub trait SignalHooks {
                 .map(|a| String::from(a.name))
                 .unwrap_or_default(),
         })
+    }
+
+    /// Checks the attack sources of a mitigation request that carries RFC 9066 call-home
+    /// attributes (`scope.call_home`, at least one `source-prefix`), after the request
+    /// validated: the accept-list conflict, legitimate traffic, the domain check. Default:
+    /// [`SourceVerdict::Clear`].
+    fn check_sources(&mut self, client: ClientRef<'_>, scope: &Scope) -> SourceVerdict {
+        let _ = (client, scope);
+        SourceVerdict::Clear
+    }
+
+    /// Whether two DOTS clients belong to the same DOTS client domain, for the RFC 9244
+    /// Section 7.5 conflicts between their pipe and baseline setups. Default: both have the
+    /// same `cdid` (supplied by a trusted gateway).
+    fn same_client_domain(&mut self, a: ClientRef<'_>, b: ClientRef<'_>) -> bool {
+        a.cdid.is_some() && a.cdid == b.cdid
+    }
+
+    /// Admission of pre-or-ongoing-mitigation telemetry from a client (PUT `/tm`, RFC 9244
+    /// Section 8.2): `Err` is answered 5.03 with Max-Age ("The 5.03 (Service Unavailable)
+    /// Response Code is returned if the DOTS server has erred. The 5.03 Response Code uses the
+    /// Max-Age Option to indicate the number of seconds after which to retry"). Default:
+    /// admitted.
+    fn admit_telemetry(
+        &mut self,
+        client: ClientRef<'_>,
+        tmid: u32,
+        telemetry: &PreOrOngoingMitigation,
+    ) -> Result<(), Unavailable> {
+        let _ = (client, tmid, telemetry);
+        Ok(())
     }
 
     /// The client's first mitigation became active: activate its `activate-when-mitigating`

@@ -37,6 +37,9 @@ pub(crate) struct FinalNote {
     cuid: Arc<str>,
     rec: Mitigation,
     observers: Observers,
+    /// Filtered observations selecting it, and those that end with it.
+    queries: Vec<ObserveTarget>,
+    ended: Vec<ObserveTarget>,
 }
 
 /// The activity seen before an operation, to detect transitions after it.
@@ -189,6 +192,7 @@ impl<H: SignalHooks> SignalServer<H> {
     fn observed(&self, slot: u32, mid: u32) -> bool {
         self.client(slot)
             .is_some_and(|c| c.observe_all || c.get(mid).is_some_and(|m| m.observed))
+            || !self.mitigation_queries(slot, mid).is_empty()
     }
 
     /// A preconfigured request in status 3 or 7: transmitted [`PRECONFIGURED_REPEATS`] times,
@@ -284,6 +288,9 @@ impl<H: SignalHooks> SignalServer<H> {
     /// Removes a record: index, timer, counts, events, and a last notification for its
     /// observers (status 6).
     pub(crate) fn remove_mitigation(&mut self, _now: Instant, slot: u32, mid: u32, how: Removal) {
+        let queries = self.mitigation_queries(slot, mid);
+        let ended = self.end_mitigation_queries(slot, mid);
+        self.forget_scope_telemetry(slot, mid);
         let Some(c) = self.clients.get_mut(slot as usize).and_then(Option::as_mut) else {
             return;
         };
@@ -327,14 +334,24 @@ impl<H: SignalHooks> SignalServer<H> {
                 was_active,
             },
         });
-        if observers.mitigation || observers.all {
+        if observers.mitigation || observers.all || !queries.is_empty() {
             m.status = MitigationStatus::Terminated;
             m.notify_pending = false;
             self.notify.push_back(Pending::Final(Box::new(FinalNote {
                 cuid,
                 rec: m,
                 observers,
+                queries,
+                ended,
             })));
+        }
+        if let Some(c) = self.client_mut(slot) {
+            if c.telemetry
+                .as_deref()
+                .is_some_and(super::telemetry::ClientTelemetry::is_empty)
+            {
+                c.telemetry = None;
+            }
         }
     }
 
@@ -371,7 +388,11 @@ impl<H: SignalHooks> SignalServer<H> {
     /// active-but-terminating period ends), or `None`.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.first().map(|t| t.0)
+        let lifetimes = self.timers.first().map(|t| t.0);
+        match (lifetimes, self.tm_next_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Expires lifetimes and ends active-but-terminating periods due at `now` ("Upon the expiry
@@ -418,12 +439,13 @@ impl<H: SignalHooks> SignalServer<H> {
 
     /// Queues a notification of a mitigation's state for its observers (if any).
     pub(crate) fn queue_notify(&mut self, slot: u32, mid: u32) {
+        let filtered = self.has_mitigation_queries(slot, mid);
         let Some(c) = self.client_mut(slot) else {
             return;
         };
         let all = c.observe_all;
         let Some(m) = c.get_mut(mid) else { return };
-        if m.notify_pending || !(m.observed || all) {
+        if m.notify_pending || !(m.observed || all || filtered) {
             return;
         }
         m.notify_pending = true;
@@ -463,6 +485,7 @@ impl<H: SignalHooks> SignalServer<H> {
                         self,
                         now,
                         core::iter::once(&f.rec),
+                        None,
                         dots_codec::path::Content::All,
                         out,
                     )
@@ -475,6 +498,8 @@ impl<H: SignalHooks> SignalServer<H> {
                         content_format: Some(ContentFormat::DOTS_CBOR),
                         payload_len: len,
                         last: f.observers.mitigation,
+                        queries: f.queries,
+                        ended: f.ended,
                     })
                 }
                 Pending::Config { slot } => {
@@ -498,6 +523,8 @@ impl<H: SignalHooks> SignalServer<H> {
                         content_format: Some(ContentFormat::DOTS_CBOR),
                         payload_len: len,
                         last: false,
+                        queries: Vec::new(),
+                        ended: Vec::new(),
                     })
                 }
             };
@@ -506,7 +533,8 @@ impl<H: SignalHooks> SignalServer<H> {
                 return Ok(Some(n));
             }
         }
-        Ok(None)
+        // RFC 9244 `/tm` notifications, paced per client.
+        self.poll_tm_notification(now, out)
     }
 
     fn live_notification(
@@ -528,7 +556,8 @@ impl<H: SignalHooks> SignalServer<H> {
         };
         let countdown = m.countdown;
         let cuid = c.cuid.clone();
-        if !(observers.mitigation || observers.all) {
+        let queries = self.mitigation_queries(slot, mid);
+        if !(observers.mitigation || observers.all || !queries.is_empty()) {
             if let Some(m) = self.client_mut(slot).and_then(|c| c.get_mut(mid)) {
                 m.notify_pending = false;
             }
@@ -543,6 +572,7 @@ impl<H: SignalHooks> SignalServer<H> {
             self,
             now,
             core::iter::once(m),
+            Some(slot),
             dots_codec::path::Content::All,
             out,
         )
@@ -571,6 +601,8 @@ impl<H: SignalHooks> SignalServer<H> {
             content_format: Some(ContentFormat::DOTS_CBOR),
             payload_len: len,
             last: false,
+            queries,
+            ended: Vec::new(),
         })
     }
 
@@ -589,6 +621,8 @@ impl<H: SignalHooks> SignalServer<H> {
             ObserveTarget::AllMitigations => Some(&mut c.observe_all),
             ObserveTarget::Config => Some(&mut c.observe_config),
             ObserveTarget::Mitigation(mid) => c.get_mut(mid).map(|m| &mut m.observed),
+            // Registered with their query (`register_query_observer`).
+            ObserveTarget::FilteredMitigations(_) | ObserveTarget::Telemetry(_) => None,
         };
         match flag {
             Some(f) if *f => ObserveAction::Registered { cuid, target },
@@ -607,6 +641,10 @@ impl<H: SignalHooks> SignalServer<H> {
         let Some(slot) = self.slot_of(cuid) else {
             return;
         };
+        if let ObserveTarget::FilteredMitigations(id) | ObserveTarget::Telemetry(id) = target {
+            self.cancel_query_observer(slot, id);
+            return;
+        }
         let Some(c) = self.client_mut(slot) else {
             return;
         };
@@ -614,6 +652,7 @@ impl<H: SignalHooks> SignalServer<H> {
             ObserveTarget::AllMitigations => Some(&mut c.observe_all),
             ObserveTarget::Config => Some(&mut c.observe_config),
             ObserveTarget::Mitigation(mid) => c.get_mut(mid).map(|m| &mut m.observed),
+            ObserveTarget::FilteredMitigations(_) | ObserveTarget::Telemetry(_) => None,
         };
         if let Some(f) = flag {
             if *f {
@@ -625,6 +664,7 @@ impl<H: SignalHooks> SignalServer<H> {
     }
 
     fn clear_observers(&mut self, slot: u32) {
+        self.clear_query_observers(slot);
         if let Some(c) = self.client_mut(slot) {
             c.observe_all = false;
             c.observe_config = false;
@@ -836,7 +876,8 @@ pub(crate) fn check_invariants<H: SignalHooks>(s: &SignalServer<H>) -> Result<()
         }
         let observers = c.mitigations.iter().filter(|m| m.observed).count()
             + usize::from(c.observe_all)
-            + usize::from(c.observe_config);
+            + usize::from(c.observe_config)
+            + c.telemetry.as_deref().map_or(0, |t| t.observers.len());
         if observers != c.observers as usize {
             return Err(format!(
                 "{}: observers {} counted {}",
@@ -948,6 +989,7 @@ pub(crate) fn check_invariants<H: SignalHooks>(s: &SignalServer<H>) -> Result<()
             ));
         }
     }
+    super::telemetry::check_invariants(s)?;
     for &(t, slot, mid) in &s.timers {
         if s.client(slot)
             .and_then(|c| c.get(mid))

@@ -14,7 +14,8 @@ use dots_codec::model::{
     ActivationType, ConflictCause, ConflictInformation, ConflictScope, ConflictStatus, Lifetime,
     MitigationRequest, MitigationStatus, Scope, Targets, ValidationError,
 };
-use dots_codec::path::{PathError, Query};
+use dots_codec::path::PathError;
+use dots_codec::query::TargetQuery;
 
 use super::event::{ServerEvent, TerminationReason};
 use super::hooks::{AclFailure, AliasTargets, SignalHooks};
@@ -415,6 +416,7 @@ impl<H: SignalHooks> SignalServer<H> {
                 "a target is outside the DOTS client's domain",
             ));
         }
+        self.check_call_home(ctx, scope)?;
         let ov = self.same_client_overlaps(ctx.slot, mid, trigger, scope, &aliases)?;
         let cross = if trigger {
             self.cross_client(now, ctx, mid, scope, &aliases)?
@@ -786,8 +788,11 @@ impl<H: SignalHooks> SignalServer<H> {
         if m.status == MitigationStatus::ClientWithdrawn {
             return Err(Fail::Ignore);
         }
-        let body = Self::decode_request(req.payload)?;
-        body.validate_efficacy_update().map_err(Fail::Invalid)?;
+        // RFC 9244 Section 9.1: the efficacy update may carry telemetry.
+        let update =
+            dots_codec::model::EfficacyUpdate::decode_cbor(req.payload).map_err(Fail::Decode)?;
+        update.validate().map_err(Fail::Invalid)?;
+        let body = &update.request;
         let scope = &body.entry.scope;
         let mut scratch = [0u8; MIN_RESPONSE_BUFFER];
         let n = canonical(scope)
@@ -818,6 +823,13 @@ impl<H: SignalHooks> SignalServer<H> {
             attack_status,
             lifetime: granted,
         });
+        if !update.telemetry.is_empty() {
+            self.push_event(ServerEvent::EfficacyTelemetry {
+                cuid: self.cuid_arc(slot),
+                mid,
+                telemetry: Box::new(update.telemetry),
+            });
+        }
         Ok(encode::lifetime_response(
             Code::CHANGED,
             mid,
@@ -869,13 +881,17 @@ impl<H: SignalHooks> SignalServer<H> {
         Ok(Handled::Respond(Response::new(Code::DELETED)))
     }
 
-    /// GET `/mitigate/cuid=C[/mid=M]` (RFC 9132 Section 4.4.2), with Observe.
+    /// GET `/mitigate/cuid=C[/mid=M]` (RFC 9132 Section 4.4.2), with Observe and the RFC 9244
+    /// Section 9.2 Uri-Query filters: with `mid`, a query not matching it is 4.04 ("If the
+    /// target query does not match the target of the enclosed 'mid' as maintained by the DOTS
+    /// server, the latter MUST respond with a 4.04"); without, the mitigations it selects (4.04
+    /// when none). A filtered Observe=0 overlapping an existing observation is 4.09.
     pub(crate) fn get_mitigations(
         &mut self,
         now: Instant,
         ctx: &Ctx<'_, '_>,
         mid: Option<u32>,
-        query: &Query<'_>,
+        query: &TargetQuery<'_>,
         observe: Option<u32>,
         out: &mut [u8],
     ) -> Result<Handled, Fail> {
@@ -888,23 +904,47 @@ impl<H: SignalHooks> SignalServer<H> {
         };
         let slot = ctx.slot.ok_or_else(not_found)?;
         let c = self.client(slot).ok_or_else(not_found)?;
+        let selected = |m: &&Mitigation| self.mitigation_matches(slot, m.mid, query);
         let len = match mid {
             Some(mid) => {
                 let m = c.get(mid).ok_or_else(not_found)?;
-                encode::write_entries(self, now, core::iter::once(m), content, out)
+                if !selected(&m) {
+                    return Err(Fail::diag(
+                        Code::NOT_FOUND,
+                        "the query does not match the target of this mitigation",
+                    ));
+                }
+                encode::write_entries(self, now, core::iter::once(m), Some(slot), content, out)
             }
             None => {
-                if c.mitigations.is_empty() {
+                if !c.mitigations.iter().any(|m| selected(&m)) {
                     return Err(not_found());
                 }
-                encode::write_entries(self, now, c.mitigations.iter(), content, out)
+                encode::write_entries(
+                    self,
+                    now,
+                    c.mitigations.iter().filter(selected),
+                    Some(slot),
+                    content,
+                    out,
+                )
             }
         }
         .map_err(Fail::TooSmall)?;
         let mut r = Response::cbor(Code::CONTENT, len);
         let target = mid.map_or(ObserveTarget::AllMitigations, ObserveTarget::Mitigation);
+        let filtered = !query.is_empty();
+        let resource = super::telemetry_query::Resource::Mitigation(mid);
         r.observe = match observe {
+            Some(0) if filtered => Some(self.register_query_observer(slot, resource, query)?),
             Some(0) => Some(self.register_observer(slot, target)),
+            Some(1) if filtered => {
+                self.find_query_observer(Some(slot), resource, query)
+                    .map(|target| ObserveAction::Deregister {
+                        cuid: self.cuid_arc(slot),
+                        target,
+                    })
+            }
             Some(1) => Some(ObserveAction::Deregister {
                 cuid: self.cuid_arc(slot),
                 target,

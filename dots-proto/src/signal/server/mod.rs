@@ -1,5 +1,6 @@
-//! The DOTS signal-channel server core (RFC 9132 Sections 4.4–4.7, RFC 9133 `acl-list`),
-//! independent of the CoAP transaction layer.
+//! The DOTS signal-channel server core (RFC 9132 Sections 4.4–4.7, RFC 9133 `acl-list`, RFC
+//! 9244 telemetry, RFC 9066 call home, RFC 9362 Q-Block parameters), independent of the CoAP
+//! transaction layer.
 //!
 //! The session layer authenticates the peer ((D)TLS), runs CoAP (message ids, tokens,
 //! retransmissions, block-wise, Observe tokens, heartbeats) and hands each request it has parsed
@@ -19,9 +20,20 @@
 //! while let Some(event) = server.poll_event() { /* mitigator, session parameters */ }
 //! while let Some(n) = server.poll_notification(now, &mut buf)? { /* NON 2.05 to observers */ }
 //! // the mitigator reports: server.set_mitigation_status(now, cuid, mid, Some(status), stats)
+//! //   and its telemetry: set_scope_telemetry(now, cuid, mid, ..) (RFC 9244 Section 9.2),
+//! //   set_attack_telemetry(now, cuid, tmid, ..) (Section 8.3)
 //! // the heartbeat layer declares a session dead: server.session_lost(now, cuid)
-//! // when the clock reaches server.poll_timeout(): server.handle_timeout(now)
+//! // when the clock reaches server.poll_timeout(): server.handle_timeout(now), then
+//! //   poll_notification (paced RFC 9244 notifications come due there)
+//! // the transaction layer reads session_params(peer) (and .qblock() for RFC 9362 Q-Block)
+//! //   on ServerEvent::SessionConfigChanged
 //! ```
+//!
+//! A notification names its observations: `observers` (RFC 9132 ones) and `queries`
+//! ([`ObserveTarget::FilteredMitigations`], [`ObserveTarget::Telemetry`]); `last`/`ended` say
+//! which end with it. A GET re-registration with the same token (RFC 7641 Section 4.1) is the
+//! session's business: pass it without Observe and keep the token (the core would see a
+//! filtered one as an overlapping registration, 4.09).
 //!
 //! `now` must not go backwards (an earlier `now` counts as the latest one seen). A request that
 //! is refused changes nothing (the rate limiter's token excepted).
@@ -47,11 +59,16 @@
 //! | DELETE `/mitigate/cuid/mid` | 2.02 always; an active mitigation becomes active-but-terminating (status 5) |
 //! | GET/PUT/DELETE `/config[/sid]` | 2.05 (+ Max-Age) / 2.01, 2.04, 4.00, 4.22 / 2.02 |
 //! | PUT `/hb` | 2.04 (body in [`Response::heartbeat`]) |
+//! | GET `/mitigate...` with RFC 9244 Uri-Query filters | the mitigations selected; 4.04 when a given `mid` does not match; 4.00 for an invalid or unsupported query; a filtered Observe=0 overlapping an existing observation: 4.09 |
+//! | `/tm-setup`, `/tm` (RFC 9244) | see the `telemetry` and `telemetry_tm` modules; 4.04 without [`ServerConfig::telemetry`] |
+//! | PUT `/mitigate` with call-home attributes (RFC 9066) | as above, plus the host's [`SignalHooks::check_sources`]: 4.09 `conflict-cause` 2 (accept-list) or 4, 4.00 outside the domain |
+//! | PUT `/redirect` (RFC 9066) | 2.01 + [`ServerEvent::CallHomeRedirect`] with [`ServerConfig::call_home`], 4.04 without |
 //! | any request over the rate limit | 4.29 + Max-Age |
 //!
 //! Errors with a diagnostic carry UTF-8 text without Content-Format (RFC 7252 Section 5.5.2,
 //! RFC 9132 Section 9); 4.09 and the 5.03 of a failed `acl-list` carry `application/dots+cbor`.
 
+mod callhome;
 mod config;
 mod encode;
 mod event;
@@ -63,6 +80,10 @@ mod request;
 mod session;
 mod snapshot;
 mod state;
+mod telemetry;
+mod telemetry_encode;
+mod telemetry_query;
+mod telemetry_tm;
 
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::String;
@@ -78,14 +99,15 @@ pub use config::{
     MAX_ID_LEN, MAX_TERMINATING_PERIOD, MID_ROLLOVER, PRECONFIGURED_REPEATS, TERMINATING_PERIOD,
 };
 pub use event::{ConfigPhase, ServerEvent, TerminationReason};
-pub use hooks::{AclFailure, AliasTargets, NoHooks, SignalHooks, Unavailable};
+pub use hooks::{AclFailure, AliasTargets, NoHooks, SignalHooks, SourceVerdict, Unavailable};
 pub use request::{
     BufferTooSmall, Handled, Notification, ObserveAction, ObserveTarget, Observers, Request,
     Response,
 };
-pub use session::SessionParams;
+pub use session::{QBlockParams, SessionParams};
 pub use snapshot::{RestoreError, ServerSnapshot};
 pub use state::MitigationStats;
+pub use telemetry::TelemetryPolicy;
 
 pub use crate::data::{ClientRef, PeerIdentity};
 
@@ -130,6 +152,20 @@ pub enum CommandError {
     /// Session defaults that are not a valid server configuration.
     #[error("invalid session configuration defaults")]
     InvalidDefaults,
+    /// No such pre-or-ongoing-mitigation telemetry (`tmid`) for the client.
+    #[error("unknown telemetry {tmid}")]
+    UnknownTelemetry {
+        /// The `tmid`.
+        tmid: u32,
+    },
+    /// The client did not ask for server-originated telemetry (its `current-config` has no
+    /// `server-originated-telemetry` true, RFC 9244 Section 7.1.2), or the server does not
+    /// support telemetry.
+    #[error("the client did not ask for server-originated telemetry")]
+    TelemetryNotRequested,
+    /// Telemetry that does not validate as a server's (RFC 9244 Sections 8.1 and 9.2).
+    #[error("invalid telemetry")]
+    InvalidTelemetry,
 }
 
 /// Counters of the server.
@@ -198,6 +234,8 @@ pub struct SignalServer<H: SignalHooks = NoHooks> {
     pub(crate) gateway_active: u32,
     pub(crate) last_now: Instant,
     pub(crate) stats: ServerStats,
+    /// RFC 9244 notification pacing.
+    pub(crate) tm: telemetry::ServerTelemetry,
 }
 
 impl SignalServer<NoHooks> {
@@ -225,6 +263,7 @@ impl<H: SignalHooks> SignalServer<H> {
             gateway_active: 0,
             last_now: Instant::ZERO,
             stats: ServerStats::default(),
+            tm: telemetry::ServerTelemetry::default(),
         }
     }
 
@@ -390,7 +429,7 @@ impl<H: SignalHooks> SignalServer<H> {
             }
         }
         let allowed: &[Code] = match path {
-            DotsPath::Heartbeat => &[Code::PUT],
+            DotsPath::Heartbeat | DotsPath::Redirect { .. } => &[Code::PUT],
             _ => &[Code::GET, Code::PUT, Code::DELETE],
         };
         if !allowed.contains(&req.code) {
@@ -417,8 +456,36 @@ impl<H: SignalHooks> SignalServer<H> {
                     Code::PUT if req.if_match => self.efficacy_update(now, &ctx, mid, req, out),
                     Code::PUT => self.put_mitigation(now, &ctx, mid, req, out),
                     Code::DELETE => self.delete_mitigation(now, &ctx, mid),
-                    _ => self.get_mitigations(now, &ctx, mid, &query, req.observe, out),
+                    _ => {
+                        let filters = self.parse_filters(
+                            req.uri_query,
+                            dots_codec::query::QuerySet::MITIGATION,
+                        )?;
+                        self.get_mitigations(now, &ctx, mid, &filters, req.observe, out)
+                    }
                 }
+            }
+            DotsPath::TelemetrySetup { cdid, cuid, tsid } => {
+                self.tm_policy()?;
+                let ctx = self.client_ctx(now, peer, cdid, cuid)?;
+                match req.code {
+                    Code::PUT => self.put_setup(now, &ctx, tsid, req),
+                    Code::DELETE => self.delete_setup(now, &ctx, tsid),
+                    _ => self.get_setup(&ctx, tsid, query.content(), out),
+                }
+            }
+            DotsPath::Telemetry { cdid, cuid, tmid } => {
+                self.tm_policy()?;
+                let ctx = self.client_ctx(now, peer, cdid, cuid)?;
+                match req.code {
+                    Code::PUT => self.put_tm(now, &ctx, tmid, req),
+                    Code::DELETE => self.delete_tm(&ctx, tmid),
+                    _ => self.get_tm(now, &ctx, tmid, req, out),
+                }
+            }
+            DotsPath::Redirect { cdid, cuid, .. } if self.config.call_home => {
+                let ctx = self.client_ctx(now, peer, cdid, cuid)?;
+                self.redirect(&ctx, req)
             }
             DotsPath::Config { sid } => {
                 let slot = self.check_owner(now, peer, peer.cuid, true)?;
@@ -429,11 +496,29 @@ impl<H: SignalHooks> SignalServer<H> {
                 }
             }
             DotsPath::Heartbeat => self.heartbeat(req),
-            _ => Err(Fail::diag(
-                Code::NOT_FOUND,
-                "DOTS telemetry (RFC 9244) is not supported",
-            )),
+            _ => Err(Fail::diag(Code::NOT_FOUND, "no such DOTS resource here")),
         }
+    }
+
+    /// The client a `/tm-setup`, `/tm` or `/redirect` request is about, as for `/mitigate`.
+    fn client_ctx<'a, 'p>(
+        &mut self,
+        now: Instant,
+        peer: &'a PeerIdentity<'p>,
+        cdid: Option<&'a str>,
+        cuid: &'a str,
+    ) -> Result<mitigate::Ctx<'a, 'p>, Fail> {
+        if cuid.len() > MAX_ID_LEN || cdid.is_some_and(|c| c.len() > MAX_ID_LEN) {
+            return Err(Fail::diag(Code::BAD_REQUEST, "cuid or cdid too long"));
+        }
+        let cdid = cdid.filter(|_| peer.trusted_gateway);
+        let slot = self.check_owner(now, peer, cuid, false)?;
+        Ok(mitigate::Ctx {
+            peer,
+            cuid,
+            cdid,
+            slot,
+        })
     }
 
     /// The cuid ownership check and the rate limit; returns the client's slot if it exists.
@@ -574,7 +659,15 @@ impl<H: SignalHooks> SignalServer<H> {
                 .filter(|m| m.observed)
                 .map(|m| ObserveTarget::Mitigation(m.mid))
         });
-        all.into_iter().chain(config).chain(mids)
+        let queries = c
+            .and_then(|c| c.telemetry.as_deref())
+            .into_iter()
+            .flat_map(|t| {
+                t.observers
+                    .iter()
+                    .map(telemetry_query::QueryObserver::target)
+            });
+        all.into_iter().chain(config).chain(mids).chain(queries)
     }
 
     /// The clients with state, as cuids.

@@ -77,6 +77,7 @@ impl<'a> Request<'a> {
 /// What an observation registration is about, for one client (RFC 9132 Section 4.4.2.1; the
 /// session layer maps it to CoAP tokens).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum ObserveTarget {
     /// `/mitigate/cuid=C/mid=M`.
     Mitigation(u32),
@@ -84,6 +85,12 @@ pub enum ObserveTarget {
     AllMitigations,
     /// `/config`.
     Config,
+    /// `/mitigate/cuid=C[/mid=M]` with RFC 9244 Uri-Query filters (Section 9.2), by the id the
+    /// core gave it: it receives the notifications of the mitigations its query selects
+    /// ([`Notification::queries`]).
+    FilteredMitigations(u32),
+    /// `/tm/cuid=C[/tmid=T][?filters]` (RFC 9244 Section 8.3), by the id the core gave it.
+    Telemetry(u32),
 }
 
 /// What happened to an observation (RFC 7641) with this request.
@@ -218,8 +225,17 @@ pub struct Notification {
     /// mitigation, or the configuration.
     pub payload_len: usize,
     /// The mitigation is gone (status 6 or removed): the observation of
-    /// `ObserveTarget::Mitigation(mid)` ends with this notification.
+    /// `ObserveTarget::Mitigation(mid)` ends with this notification. For a `/tm` notification
+    /// (4.04): the observations in `queries` end.
     pub last: bool,
+    /// The client's observations with a query that receive it
+    /// ([`ObserveTarget::FilteredMitigations`], [`ObserveTarget::Telemetry`]). A `/tm`
+    /// notification (RFC 9244 Section 8.3: `mid` is `None`, `observers` all false) names its
+    /// one observation here.
+    pub queries: alloc::vec::Vec<ObserveTarget>,
+    /// Observations in `queries` that end with this notification (filtered observations of a
+    /// removed mitigation).
+    pub ended: alloc::vec::Vec<ObserveTarget>,
 }
 
 /// A diagnostic payload writer: UTF-8, truncated to the buffer at a character boundary.

@@ -2,6 +2,7 @@
 //! session.
 
 use alloc::boxed::Box;
+use core::time::Duration;
 
 use dots_codec::cbor::CborBody;
 use dots_codec::coap::Code;
@@ -37,6 +38,90 @@ impl SessionParams {
         match self.phase {
             ConfigPhase::Idle => &self.idle,
             ConfigPhase::Mitigating => &self.mitigating,
+        }
+    }
+
+    /// The RFC 9177 / RFC 9362 Q-Block congestion-control values of the set in force, for the
+    /// transaction layer.
+    #[must_use]
+    pub fn qblock(&self) -> QBlockParams {
+        QBlockParams::from_config(self.current())
+    }
+}
+
+/// RFC 9177 Section 7.2's congestion-control parameters for Q-Block transfers (NON), from a
+/// negotiated configuration set (RFC 9362 Section 3), with the defaults of RFC 9362 where a
+/// parameter is absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct QBlockParams {
+    /// MAX_PAYLOADS (`max-payloads`, default 10).
+    pub max_payloads: u16,
+    /// NON_MAX_RETRANSMIT (`non-max-retransmit`, default `max-retransmit`).
+    pub non_max_retransmit: u16,
+    /// NON_TIMEOUT (`non-timeout`, default `ack-timeout`).
+    pub non_timeout: Duration,
+    /// NON_RECEIVE_TIMEOUT (`non-receive-timeout`, default twice NON_TIMEOUT).
+    pub non_receive_timeout: Duration,
+    /// NON_PROBING_WAIT (`non-probing-wait`; default as RFC 9177 computes it, with NON_TIMEOUT
+    /// as the base value RFC 9362 Implementation Note 1 suggests: NON_TIMEOUT *
+    /// ((2 ** NON_MAX_RETRANSMIT) - 1) * ACK_RANDOM_FACTOR + (2 * MAX_LATENCY) + NON_TIMEOUT).
+    pub non_probing_wait: Duration,
+    /// NON_PARTIAL_TIMEOUT (`non-partial-timeout`; default NON_TIMEOUT *
+    /// ((2 ** NON_MAX_RETRANSMIT) - 1) * ACK_RANDOM_FACTOR + (2 * MAX_LATENCY) + NON_TIMEOUT).
+    pub non_partial_timeout: Duration,
+    /// ACK_RANDOM_FACTOR in hundredths (`ack-random-factor`, default 1.50): NON_TIMEOUT_RANDOM
+    /// is drawn between NON_TIMEOUT and NON_TIMEOUT * ACK_RANDOM_FACTOR.
+    pub ack_random_factor_hundredths: u16,
+}
+
+/// MAX_LATENCY (RFC 7252 Section 4.8.2): 100 s.
+const MAX_LATENCY_MS: u128 = 100_000;
+
+fn decimal_ms(p: Option<DecimalParam>) -> Option<u64> {
+    p.and_then(|p| p.current_value)
+        .and_then(|v| u64::try_from(v.as_millis()).ok())
+}
+
+impl QBlockParams {
+    /// The values of one configuration set.
+    #[must_use]
+    pub fn from_config(c: &ConfigParams) -> QBlockParams {
+        let int = |p: Option<IntParam>| p.and_then(|p| p.current_value);
+        let max_retransmit = int(c.max_retransmit).unwrap_or(3);
+        let nmr = int(c.non_max_retransmit).unwrap_or(max_retransmit);
+        let nt = decimal_ms(c.non_timeout)
+            .or(decimal_ms(c.ack_timeout))
+            .unwrap_or(2000);
+        let arf = c
+            .ack_random_factor
+            .and_then(|p| p.current_value)
+            .and_then(|v| u16::try_from(v.hundredths()).ok())
+            .unwrap_or(150);
+        // NON_TIMEOUT * ((2 ** NON_MAX_RETRANSMIT) - 1) * ACK_RANDOM_FACTOR
+        //   + (2 * MAX_LATENCY) + NON_TIMEOUT, in ms.
+        let backoff = (1u128 << u32::from(nmr.min(64))).saturating_sub(1);
+        let derived = u128::from(nt)
+            .saturating_mul(backoff)
+            .saturating_mul(u128::from(arf))
+            / 100
+            + 2 * MAX_LATENCY_MS
+            + u128::from(nt);
+        let derived = u64::try_from(derived).unwrap_or(u64::MAX);
+        QBlockParams {
+            max_payloads: int(c.max_payloads).unwrap_or(10),
+            non_max_retransmit: nmr,
+            non_timeout: Duration::from_millis(nt),
+            non_receive_timeout: Duration::from_millis(
+                decimal_ms(c.non_receive_timeout).unwrap_or(nt.saturating_mul(2)),
+            ),
+            non_probing_wait: Duration::from_millis(
+                decimal_ms(c.non_probing_wait).unwrap_or(derived),
+            ),
+            non_partial_timeout: Duration::from_millis(
+                decimal_ms(c.non_partial_timeout).unwrap_or(derived),
+            ),
+            ack_random_factor_hundredths: arf,
         }
     }
 }
@@ -97,28 +182,70 @@ fn strip_dec(p: DecimalParam) -> DecimalParam {
     }
 }
 
-/// Whether server defaults are consistent: every current value within its own range.
+/// The RFC 9362 parameters: optional, their defaults derive from others (RFC 9362 Section 3),
+/// so the server may give a range without a current value.
+const DERIVED: [&str; 6] = [
+    "max-payloads",
+    "non-max-retransmit",
+    "non-timeout",
+    "non-receive-timeout",
+    "non-probing-wait",
+    "non-partial-timeout",
+];
+
+/// Whether server defaults are consistent: every current value within its own range (RFC 9362
+/// parameters may have none), and one `max-payloads` for both phases (RFC 9362 Section 3).
 fn valid_defaults(c: &SignalConfig) -> bool {
-    [c.mitigating_config.as_ref(), c.idle_config.as_ref()]
+    let phases_ok = [c.mitigating_config.as_ref(), c.idle_config.as_ref()]
         .into_iter()
         .flatten()
         .all(|p| {
-            p.int_params().iter().all(|(_, x)| {
+            p.int_params().iter().all(|(name, x)| {
                 x.is_none_or(|x| {
                     let v = x.current_value.unwrap_or(0);
-                    x.current_value.is_some()
-                        && x.min_value.is_none_or(|m| v >= m)
-                        && x.max_value.is_none_or(|m| v <= m)
+                    (x.current_value.is_some() || DERIVED.contains(name))
+                        && x.current_value.is_none_or(|_| {
+                            x.min_value.is_none_or(|m| v >= m) && x.max_value.is_none_or(|m| v <= m)
+                        })
                         && x.min_value.zip(x.max_value).is_none_or(|(a, b)| a <= b)
                 })
-            }) && p.decimal_params().iter().all(|(_, x)| {
+            }) && p.decimal_params().iter().all(|(name, x)| {
                 x.is_none_or(|x| {
-                    x.current_value.is_some_and(|v| {
+                    let in_range = |v| {
                         x.min_value.is_none_or(|m| v >= m) && x.max_value.is_none_or(|m| v <= m)
-                    })
+                    };
+                    match x.current_value {
+                        Some(v) => in_range(v),
+                        None => DERIVED.contains(name),
+                    }
                 })
             })
-        })
+        });
+    let mp = |p: Option<&ConfigParams>| p.and_then(|p| p.max_payloads?.current_value);
+    let same_max_payloads = match (mp(c.mitigating_config.as_ref()), mp(c.idle_config.as_ref())) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    };
+    phases_ok && same_max_payloads
+}
+
+/// RFC 9362 Section 3: "If the attribute is only provided as part of 'idle-config' (or
+/// 'mitigating-config'), then the other definition ... MUST be updated to the same value."
+fn mirror_max_payloads(c: &mut SignalConfig) {
+    let mp = |p: &Option<ConfigParams>| p.as_ref().and_then(|p| p.max_payloads);
+    match (mp(&c.mitigating_config), mp(&c.idle_config)) {
+        (Some(v), None) => {
+            c.idle_config
+                .get_or_insert_with(Default::default)
+                .max_payloads = Some(v)
+        }
+        (None, Some(v)) => {
+            c.mitigating_config
+                .get_or_insert_with(Default::default)
+                .max_payloads = Some(v)
+        }
+        _ => {}
+    }
 }
 
 impl<H: SignalHooks> SignalServer<H> {
@@ -259,11 +386,10 @@ impl<H: SignalHooks> SignalServer<H> {
                 )
             }
         };
+        let mut config = SignalConfig { sid: None, ..body };
+        mirror_max_payloads(&mut config);
         if let Some(c) = self.client_mut(slot) {
-            c.config = Some(Box::new(ClientConfig {
-                sid,
-                config: SignalConfig { sid: None, ..body },
-            }));
+            c.config = Some(Box::new(ClientConfig { sid, config }));
         }
         self.config_changed(slot, peer);
         Ok(Handled::Respond(Response::new(code)))

@@ -57,6 +57,9 @@ struct ClientSnapshot {
     /// CBOR of the negotiated `signal-config`.
     config: Option<Vec<u8>>,
     mitigations: Vec<MitigationSnapshot>,
+    /// RFC 9244 telemetry: setups, `tmid`s, the host's telemetry.
+    #[serde(default)]
+    telemetry: Option<super::telemetry::TelemetrySnapshot>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,6 +158,7 @@ impl<H: SignalHooks> SignalServer<H> {
                         }
                     })
                     .collect(),
+                telemetry: c.telemetry.as_deref().and_then(|t| t.snapshot()),
             })
             .collect();
         ServerSnapshot {
@@ -253,6 +257,18 @@ impl<H: SignalHooks> SignalServer<H> {
                 if is_active(status) {
                     s.count_active(slot, true);
                 }
+            }
+        }
+        // Telemetry once the mitigations are in (its mitigation telemetry refers to them).
+        for c in &snapshot.clients {
+            let Some(t) = &c.telemetry else { continue };
+            let bad = || RestoreError::Invalid {
+                cuid: c.cuid.clone(),
+            };
+            let t = super::telemetry::ClientTelemetry::restore(t).ok_or_else(bad)?;
+            let slot = s.slot_of(&c.cuid).ok_or_else(bad)?;
+            if let Some(x) = s.client_mut(slot) {
+                x.telemetry = Some(alloc::boxed::Box::new(t));
             }
         }
         s.check_invariants().map_err(|_| RestoreError::Invalid {

@@ -224,6 +224,8 @@ pub(crate) struct Client {
     pub(crate) observers: u32,
     pub(crate) bucket: Bucket,
     pub(crate) index: ClientIndex,
+    /// RFC 9244 telemetry (setups, `tmid`s, query observers).
+    pub(crate) telemetry: Option<Box<super::telemetry::ClientTelemetry>>,
 }
 
 impl Client {
@@ -242,6 +244,7 @@ impl Client {
             observers: 0,
             bucket,
             index: ClientIndex::default(),
+            telemetry: None,
         }
     }
 
@@ -264,5 +267,6 @@ impl Client {
             && self.config.is_none()
             && self.observers == 0
             && self.session_active == 0
+            && self.telemetry.is_none()
     }
 }
