@@ -69,7 +69,6 @@ pub use setup::{
     Baseline, LinkId, PipeCapacity, SetupData, TelemetryConfig, TelemetrySetup,
     TelemetrySetupEntry, UnitConfig,
 };
-#[cfg(feature = "json")]
 pub use validate::is_language_tag;
 pub use values::{
     ConnectionCapacity, ConnectionGauges, ConnectionLimit, ConnectionLimits, Gauge, Gauges,
