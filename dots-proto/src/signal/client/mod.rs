@@ -336,6 +336,7 @@ impl<
         c.idle.transmission = params;
         c.mitigating.transmission = params;
         c.start_session(now);
+        c.after_command(now);
         Ok(c)
     }
 
