@@ -338,6 +338,8 @@ pub struct TestServer {
     pub core: SignalServer,
     pub peer: String,
     pub observers: Vec<(ObserverId, ObserveTarget)>,
+    /// Observers registered by scripted 2.05 answers, with the Uri-Path.
+    pub scripted_observers: Vec<(ObserverId, Vec<String>)>,
     pub seen: Vec<Seen>,
     pub script: Option<Script>,
     /// Drops every byte both ways (a dead server or a saturated link).
@@ -361,6 +363,7 @@ impl TestServer {
             core: SignalServer::new(config),
             peer: CUID.to_string(),
             observers: Vec::new(),
+            scripted_observers: Vec::new(),
             seen: Vec::new(),
             script: None,
             down: false,
@@ -381,6 +384,7 @@ impl TestServer {
         let c = *self.ep.config();
         self.ep = ServerEndpoint::new(c, 1234);
         self.observers.clear();
+        self.scripted_observers.clear();
         self.core.session_closed(self.now, CUID);
     }
 
@@ -436,7 +440,9 @@ impl TestServer {
                 if s.code != Code::CONTENT {
                     r = r.without_observe();
                 }
-                let _ = self.ep.respond(now, id, r);
+                if let Ok(Some(obs)) = self.ep.respond(now, id, r) {
+                    self.scripted_observers.push((obs, seen.path.clone()));
+                }
                 continue;
             }
             let path: Vec<&str> = seen.path.iter().map(String::as_str).collect();

@@ -1143,7 +1143,17 @@ impl<
                     m.conflict = Some(c);
                 }
                 if m.state == MitigationState::Active && m.in_flight.is_none() {
+                    // The remaining lifetime, in whole seconds: it may shorten what the client
+                    // knows, never lengthen it (only an accepted refresh does).
+                    let (expires, refresh) = (m.expires, m.refresh_at);
                     m.set_lifetime(now, e.scope.lifetime, lead);
+                    if expires.is_some_and(|b| m.expires.is_some_and(|a| a > b)) {
+                        m.expires = expires;
+                        m.refresh_at = match (refresh, m.not_before) {
+                            (Some(r), Some(nb)) => Some(r.max(nb)),
+                            (r, _) => r,
+                        };
+                    }
                 }
                 if e.status == Some(MitigationStatus::Terminated)
                     && matches!(
