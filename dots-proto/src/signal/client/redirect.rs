@@ -118,6 +118,10 @@ impl<
             self.push_event(EvRec::RedirectIgnored);
             return true;
         }
+        if self.redirect.target.is_some_and(|t| t.0 == hash) {
+            // The same redirection again (the host has not moved yet).
+            return true;
+        }
         let ttl = match reply.max_age {
             // RFC 7252 Section 5.10.5: Max-Age defaults to 60 seconds.
             None => RedirectTtl::For(Duration::from_secs(60)),
@@ -141,8 +145,9 @@ impl<
                     self.table[i].not_before = Some(now + RETRY_DELAY);
                 }
             }
+            // Done again on the next session (`session_config_start`).
             Op::GetConfig { .. } | Op::PutConfig { .. } | Op::DeleteConfig { .. } => {
-                self.on_config_failed(now, op);
+                self.cfg.in_flight = false;
             }
             _ => {}
         }
