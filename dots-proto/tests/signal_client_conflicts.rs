@@ -201,8 +201,7 @@ fn cuid_collision_waits_for_a_new_cuid() {
     let last = client_messages(&p)
         .into_iter()
         .map(|(_, b)| parse(&b))
-        .filter(|m| m.0 == Code::PUT && m.1.get(2).map(String::as_str) == Some("mitigate"))
-        .last()
+        .rfind(|m| m.0 == Code::PUT && m.1.get(2).map(String::as_str) == Some("mitigate"))
         .unwrap();
     assert_eq!(last.1[3], format!("cuid={OTHER}"));
     assert_eq!(last.1[4], format!("mid={mid}"));
@@ -220,8 +219,10 @@ fn acl_failure_sends_the_request_again_without_the_acls() {
         .unwrap();
     // RFC 9133 Figure 1: 5.03 with the failed ACL update as a CBOR diagnostic payload.
     let failure = {
-        let mut e = ScopeEntry::default();
-        e.mid = Some(1);
+        let mut e = ScopeEntry {
+            mid: Some(1),
+            ..ScopeEntry::default()
+        };
         e.scope
             .push_acl("an-accept-list", Some(ActivationType::Deactivate))
             .unwrap();

@@ -56,11 +56,11 @@ fn run(p: &mut Pair<ClientNode, TestServer>, until: Instant) {
 
 use dots_proto::time::Instant;
 
+/// A datagram of the client: when, code, payload, NON, option bytes.
+type SentMsg = (Instant, Code, Vec<u8>, bool, Vec<u8>);
+
 /// The client's datagrams with this Uri-Path (joined), parsed.
-fn sent_to(
-    p: &Pair<ClientNode, TestServer>,
-    path: &str,
-) -> Vec<(Instant, Code, Vec<u8>, bool, Vec<u8>)> {
+fn sent_to(p: &Pair<ClientNode, TestServer>, path: &str) -> Vec<SentMsg> {
     client_messages(p)
         .into_iter()
         .filter_map(|(at, b)| {

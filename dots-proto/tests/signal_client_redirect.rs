@@ -22,8 +22,10 @@ fn run(p: &mut Pair<ClientNode, TestServer>, until: Instant) {
 
 /// RFC 9132 Figure 26.
 fn fig26(server: &str) -> Vec<u8> {
-    let mut r = RedirectedSignal::default();
-    r.alt_server = Some(server.try_into().unwrap());
+    let mut r = RedirectedSignal {
+        alt_server: Some(server.try_into().unwrap()),
+        ..RedirectedSignal::default()
+    };
     r.alt_server_record
         .push("2001:db8:6401::1".parse().unwrap())
         .unwrap();
@@ -236,12 +238,14 @@ fn call_home_clients_discard_redirections() {
     }));
     p.a.c
         .reconnected(secs(2), "home-router.example", Transport::Udp);
-    let mut r = RedirectedSignal::default();
-    r.alt_ch_client = Some("alt-call-home-client.example".try_into().unwrap());
+    let mut r = RedirectedSignal {
+        alt_ch_client: Some("alt-call-home-client.example".try_into().unwrap()),
+        ttl: Some(600),
+        ..RedirectedSignal::default()
+    };
     r.alt_ch_client_record
         .push("2001:db8:6401::1".parse().unwrap())
         .unwrap();
-    r.ttl = Some(600);
     p.a.c.redirect_call_home(secs(2), &r).unwrap();
     run(&mut p, secs(3));
     let seen = p.b.requests("/.well-known/dots/redirect");
@@ -257,7 +261,9 @@ fn call_home_clients_discard_redirections() {
         )
     )));
     // The base-channel form is refused for Call Home.
-    let mut base = RedirectedSignal::default();
-    base.alt_server = Some("x.example".try_into().unwrap());
+    let base = RedirectedSignal {
+        alt_server: Some("x.example".try_into().unwrap()),
+        ..RedirectedSignal::default()
+    };
     assert!(p.a.c.redirect_call_home(secs(3), &base).is_err());
 }

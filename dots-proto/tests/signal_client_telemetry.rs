@@ -232,8 +232,7 @@ fn efficacy_update_with_telemetry_and_status_telemetry() {
     let put =
         p.b.requests("/.well-known/dots/mitigate")
             .into_iter()
-            .filter(|r| r.if_match)
-            .last()
+            .rfind(|r| r.if_match)
             .unwrap()
             .clone();
     let upd = EfficacyUpdate::decode_cbor(&put.payload).unwrap();

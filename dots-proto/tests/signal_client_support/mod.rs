@@ -231,6 +231,11 @@ pub struct ClientNode {
     pub c: Box<SignalClient>,
     pub log: Vec<(Instant, CEv)>,
     pub timeouts: Vec<Instant>,
+    /// Reads the allocation counter of a counting global allocator, when the test has one:
+    /// every call into the client is then measured.
+    pub meter: Option<fn() -> u64>,
+    /// Allocations made inside client calls.
+    pub client_allocations: u64,
 }
 
 impl ClientNode {
@@ -239,13 +244,32 @@ impl ClientNode {
             c: Box::new(SignalClient::new(now, CUID, "dots.example", config, seed).unwrap()),
             log: Vec::new(),
             timeouts: Vec::new(),
+            meter: None,
+            client_allocations: 0,
         }
+    }
+
+    fn read(&self) -> u64 {
+        self.meter.map_or(0, |m| m())
+    }
+
+    /// Runs a command on the client, counting its allocations.
+    pub fn cmd<R>(&mut self, f: impl FnOnce(&mut SignalClient) -> R) -> R {
+        let before = self.read();
+        let r = f(&mut self.c);
+        self.client_allocations += self.read() - before;
+        self.collect();
+        r
     }
 
     /// Moves the client's events into the log.
     pub fn collect(&mut self) {
         let now = self.c.now();
-        while let Some(e) = self.c.poll_event() {
+        loop {
+            let before = self.meter.map_or(0, |m| m());
+            let e = self.c.poll_event();
+            self.client_allocations += self.meter.map_or(0, |m| m()) - before;
+            let Some(e) = e else { break };
             let ce = CEv::of(&e);
             self.log.push((now, ce));
         }
@@ -266,17 +290,14 @@ impl ClientNode {
 
 impl Node for ClientNode {
     fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) {
-        match self.c.transport() {
-            Transport::Udp => self.c.handle_datagram(now, bytes),
-            Transport::Tcp => self.c.handle_stream_bytes(now, bytes),
-        }
-        self.collect();
+        self.cmd(|c| match c.transport() {
+            Transport::Udp => c.handle_datagram(now, bytes),
+            Transport::Tcp => c.handle_stream_bytes(now, bytes),
+        });
     }
 
     fn transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
-        let t = self.c.poll_transmit(now, buf).unwrap().map(|t| t.len);
-        self.collect();
-        t
+        self.cmd(|c| c.poll_transmit(now, buf).unwrap().map(|t| t.len))
     }
 
     fn next_timeout(&self) -> Option<Instant> {
@@ -293,8 +314,7 @@ impl Node for ClientNode {
 
     fn on_timeout(&mut self, now: Instant) {
         self.timeouts.push(now);
-        self.c.handle_timeout(now);
-        self.collect();
+        self.cmd(|c| c.handle_timeout(now));
     }
 
     fn drain_events(&mut self, _out: &mut Vec<Ev>) {
@@ -621,8 +641,11 @@ pub fn client_messages(
         .collect()
 }
 
+/// A parsed datagram: code, Uri-Path, payload, NON, option bytes.
+pub type Parsed = (Code, Vec<String>, Vec<u8>, bool, Vec<u8>);
+
 /// Parses a UDP datagram: code, Uri-Path, payload, NON.
-pub fn parse(bytes: &[u8]) -> (Code, Vec<String>, Vec<u8>, bool, Vec<u8>) {
+pub fn parse(bytes: &[u8]) -> Parsed {
     let m = Message::parse(bytes).unwrap();
     let o: Options<'_> = m.options();
     (

@@ -448,8 +448,7 @@ pub(crate) enum EvRec {
         mid: u32,
         status: Option<MitigationStatus>,
         lifetime: Option<Lifetime>,
-        counters: Counters,
-        mitigation_start: Option<u64>,
+        counters: Packed,
         conflict: bool,
         notification: bool,
     },
@@ -484,7 +483,6 @@ pub(crate) enum EvRec {
     },
     PhaseChanged {
         phase: Phase,
-        parameters: SessionParameters,
     },
     ConfigApplied {
         sid: Option<u32>,
@@ -538,4 +536,51 @@ pub(crate) enum EvRec {
 pub(crate) struct Span {
     pub(crate) start: u32,
     pub(crate) len: u32,
+}
+
+/// The counters and `mitigation-start` of a status event, packed (a presence mask and the
+/// values) to keep queued events small.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Packed {
+    mask: u8,
+    values: [u64; 5],
+}
+
+impl Packed {
+    pub(crate) fn new(c: Counters, mitigation_start: Option<u64>) -> Packed {
+        let mut p = Packed::default();
+        for (i, v) in [
+            c.bytes_dropped,
+            c.bps_dropped,
+            c.pkts_dropped,
+            c.pps_dropped,
+            mitigation_start,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if let Some(v) = v {
+                p.mask |= 1 << i;
+                p.values[i] = v;
+            }
+        }
+        p
+    }
+
+    fn get(&self, i: usize) -> Option<u64> {
+        (self.mask & (1 << i) != 0).then(|| self.values[i])
+    }
+
+    pub(crate) fn counters(&self) -> Counters {
+        Counters {
+            bytes_dropped: self.get(0),
+            bps_dropped: self.get(1),
+            pkts_dropped: self.get(2),
+            pps_dropped: self.get(3),
+        }
+    }
+
+    pub(crate) fn mitigation_start(&self) -> Option<u64> {
+        self.get(4)
+    }
 }

@@ -1181,8 +1181,7 @@ impl<
                 mid,
                 status: e.status,
                 lifetime: e.scope.lifetime,
-                counters,
-                mitigation_start: e.mitigation_start,
+                counters: super::event::Packed::new(counters, e.mitigation_start),
                 conflict: has_conflict,
                 notification: reply.notification,
             });

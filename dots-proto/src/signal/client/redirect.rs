@@ -3,9 +3,11 @@
 
 use core::time::Duration;
 
+use core::net::IpAddr;
 use dots_codec::cbor::CborBody;
 use dots_codec::coap::Code;
-use dots_codec::model::RedirectedSignal;
+
+use dots_codec::model::{DomainName, RedirectedSignal, MAX_ALT_SERVER_RECORDS};
 
 use super::config::{REDIRECT_MEMORY, RETRY_DELAY};
 use super::event::{EvRec, RedirectTtl};
@@ -17,12 +19,19 @@ use crate::time::Instant;
 /// Servers remembered for ping-pong detection.
 const HISTORY: usize = 8;
 
+/// Where a redirection points (RFC 9132 Figure 25).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Target {
+    pub(crate) alt_server: DomainName,
+    pub(crate) alt_server_record: heapless::Vec<IpAddr, MAX_ALT_SERVER_RECORDS, u8>,
+}
+
 /// The redirection state.
 #[derive(Clone, Debug)]
 pub(crate) struct RedirectState {
     /// The last redirection received (what [`Event::Redirected`](super::Event::Redirected)
     /// borrows).
-    pub(crate) last: Option<RedirectedSignal>,
+    pub(crate) last: Option<Target>,
     /// Its target's name hash, TTL and arrival.
     pub(crate) target: Option<(u64, RedirectTtl, Instant)>,
     /// The client is on the alternate server: when to fall back.
@@ -129,7 +138,10 @@ impl<
             Some(u32::MAX) => RedirectTtl::Infinite,
             Some(s) => RedirectTtl::For(Duration::from_secs(u64::from(s))),
         };
-        self.redirect.last = Some(sig);
+        self.redirect.last = Some(Target {
+            alt_server: sig.alt_server.unwrap_or_default(),
+            alt_server_record: sig.alt_server_record,
+        });
         self.redirect.target = Some((hash, ttl, now));
         self.push_event(EvRec::Redirected { ttl });
         true

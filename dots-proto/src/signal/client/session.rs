@@ -103,8 +103,7 @@ impl<
         let old_interval = self.parameters().heartbeat_interval;
         self.phase = phase;
         self.apply_parameters(now, old_interval);
-        let parameters = *self.parameters();
-        self.push_event(EvRec::PhaseChanged { phase, parameters });
+        self.push_event(EvRec::PhaseChanged { phase });
         if phase == Phase::Idle {
             self.attack_ended(now);
         }
