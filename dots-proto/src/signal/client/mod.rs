@@ -1,7 +1,7 @@
 //! The DOTS signal-channel client session (RFC 9132), sans-IO, without allocation, with bounded
 //! memory: everything an appliance needs besides a (D)TLS socket and a clock.
 //!
-//! [`SignalClient`] sits on a CoAP [`Endpoint`](crate::coap::Endpoint) and the typed message
+//! [`SignalClient`] sits on a CoAP [`Endpoint`] and the typed message
 //! model of [`dots_codec::model`]. It keeps the client's mitigation requests alive, follows
 //! their status, negotiates the session configuration and switches between its idle and
 //! mitigating sets, runs the heartbeats, and tells the host when the session is lost, when it
@@ -22,7 +22,7 @@
 //!
 //! # Driving the client
 //!
-//! The same loop as the endpoint's ([`Endpoint`](crate::coap::Endpoint) documents the time
+//! The same loop as the endpoint's ([`Endpoint`] documents the time
 //! rule): feed what arrives ([`handle_datagram`](SignalClient::handle_datagram) or
 //! [`handle_stream_bytes`](SignalClient::handle_stream_bytes)), drain
 //! [`poll_event`](SignalClient::poll_event), drain
@@ -187,7 +187,7 @@ pub(crate) enum ObserveAll {
 /// | parameter | what | default |
 /// |---|---|---|
 /// | `MITIGATIONS` | mitigation requests held (pending, active, withdrawn and terminating) | 8 |
-/// | `OUT`, `IN`, `MSG`, `BODY`, `INBOX` | the [`Endpoint`](crate::coap::Endpoint)'s (its `OBS` is 2); `BODY` also sizes the client's body buffer and `INBOX` its event storage | 8, 4, 1152, 8192, 2560 |
+/// | `OUT`, `IN`, `MSG`, `BODY`, `INBOX` | the [`Endpoint`]'s (its `OBS` is 2); `BODY` also sizes the client's body buffer and `INBOX` its event storage | 8, 4, 1152, 8192, 2560 |
 ///
 /// `size_of::<SignalClient>()` with the defaults is 61.4 KiB (see the
 /// [module documentation](self)); `SignalClient<4, 4, 2, 576, 2048, 1024>` is 24.6 KiB.
