@@ -412,3 +412,34 @@ fn mitigation_get_one_and_deregister() {
     )));
     let _ = Transport::Udp;
 }
+
+#[test]
+fn a_refused_observation_is_not_taken_for_one() {
+    let mut config = ClientConfig::udp();
+    config.fetch_config = false;
+    let mut p = pair(config);
+    // The server refuses observers (RFC 7641 Section 4.1: 2.05 without Observe).
+    p.b.refuse_observe = true;
+    p.b.script = Some(Box::new(|seen| {
+        (seen.code == Code::GET && seen.observe == Some(0)).then(|| Scripted {
+            code: Code::CONTENT,
+            payload: vec![0xa1, 0x01, 0xa1, 0x02, 0x80],
+            cbor: true,
+            max_age: None,
+        })
+    }));
+    p.a.c
+        .request_mitigation(secs(0), &scope("2001:db8::/64", 3600))
+        .unwrap();
+    run(&mut p, secs(1));
+    p.a.c.get_mitigations(p.now, None, true, &[]).unwrap();
+    run(&mut p, secs(2));
+    // Asked twice (the automatic registration, then the host's): neither was taken as an
+    // observation, so the second was not skipped.
+    let gets = sent_to(&p, &format!("/.well-known/dots/mitigate/cuid={CUID}"));
+    assert_eq!(gets.len(), 2);
+    assert_eq!(
+        p.a.c.stop_observing(p.now, None),
+        Err(dots_proto::signal::client::CommandError::NotFound)
+    );
+}

@@ -389,3 +389,82 @@ fn tcp_heartbeat_reply_waits_one_interval() {
     let (at, e) = p.a.find(|e| matches!(e, CEv::Lost(_))).unwrap();
     assert_eq!((at, e), (secs(120), CEv::Lost(LostReason::Heartbeat)));
 }
+
+#[test]
+fn robust_block_parameters_reach_the_endpoint() {
+    let mut p = pair_with(ClientConfig::udp(), TestServer::udp());
+    run(&mut p, secs(1));
+    let d = Decimal2::from_hundredths;
+    // RFC 9362: one max-payloads for both phases; NON_RECEIVE_TIMEOUT one second above the
+    // largest NON_TIMEOUT_RANDOM.
+    let params = ConfigParams {
+        heartbeat_interval: Some(IntParam::current(30)),
+        max_payloads: Some(IntParam::current(5)),
+        non_max_retransmit: Some(IntParam::current(3)),
+        non_timeout: Some(DecimalParam::current(d(100))),
+        non_receive_timeout: Some(DecimalParam::current(d(300))),
+        non_partial_timeout: Some(DecimalParam::current(d(12000))),
+        ..ConfigParams::default()
+    };
+    let want = SignalConfig {
+        sid: None,
+        idle_config: Some(params),
+        mitigating_config: Some(params),
+    };
+    p.a.c.negotiate_config(p.now, &want).unwrap();
+    run(&mut p, secs(2));
+    assert_eq!(p.a.c.sid(), Some(1));
+    let ep = p.a.c.endpoint().parameters();
+    assert_eq!(ep.max_payloads, 5);
+    assert_eq!(ep.non_max_retransmit, 3);
+    assert_eq!(ep.non_timeout, Duration::from_secs(1));
+    assert_eq!(ep.non_receive_timeout, Duration::from_secs(3));
+    assert_eq!(ep.non_partial_timeout, Some(Duration::from_secs(120)));
+    assert_eq!(p.a.c.stats().parameters_refused, 0);
+}
+
+#[test]
+fn peer_hb_status_turns_false_without_server_heartbeats() {
+    let mut config = ClientConfig::udp();
+    config.fetch_config = false;
+    let mut p = pair_with(config, TestServer::udp());
+    run(&mut p, secs(125));
+    let bodies: Vec<(Instant, Vec<u8>)> = client_messages(&p)
+        .into_iter()
+        .filter_map(|(at, b)| {
+            let (_, segs, payload, ..) = parse(&b);
+            (segs.last().map(String::as_str) == Some("hb")).then_some((at, payload))
+        })
+        .collect();
+    let status: Vec<(Instant, bool)> = bodies
+        .iter()
+        .map(|(at, b)| {
+            let hb = <dots_codec::model::Heartbeat as dots_codec::cbor::CborBody>::decode_cbor(b)
+                .unwrap();
+            (*at, hb.peer_hb_status)
+        })
+        .collect();
+    // Nothing can be missing during the first two intervals; after that, no heartbeat from
+    // the server in the last 2 * heartbeat-interval: false (RFC 9132 Section 4.7).
+    assert_eq!(
+        status,
+        vec![
+            (secs(30), true),
+            (secs(60), true),
+            (secs(90), false),
+            (secs(120), false)
+        ]
+    );
+    // Server heartbeats start: true again.
+    p.b.hb_every = Some(Duration::from_secs(25));
+    run(&mut p, secs(185));
+    let last = client_messages(&p)
+        .into_iter()
+        .rev()
+        .find_map(|(_, b)| {
+            let (_, segs, payload, ..) = parse(&b);
+            (segs.last().map(String::as_str) == Some("hb")).then_some(payload)
+        })
+        .unwrap();
+    assert_eq!(last, vec![0xa1, 0x18, 0x31, 0xa1, 0x18, 0x33, 0xf5]);
+}

@@ -362,6 +362,8 @@ pub struct TestServer {
     pub scripted_observers: Vec<(ObserverId, Vec<String>)>,
     pub seen: Vec<Seen>,
     pub script: Option<Script>,
+    /// Scripted 2.05 answers refuse Observe registrations.
+    pub refuse_observe: bool,
     /// Drops every byte both ways (a dead server or a saturated link).
     pub down: bool,
     /// Server-initiated heartbeats.
@@ -386,6 +388,7 @@ impl TestServer {
             scripted_observers: Vec::new(),
             seen: Vec::new(),
             script: None,
+            refuse_observe: false,
             down: false,
             hb_every: None,
             next_hb: None,
@@ -457,7 +460,7 @@ impl TestServer {
                 let mut r = CoapResponse::new(s.code)
                     .options(o.as_options())
                     .payload(&s.payload);
-                if s.code != Code::CONTENT {
+                if s.code != Code::CONTENT || self.refuse_observe {
                     r = r.without_observe();
                 }
                 if let Ok(Some(obs)) = self.ep.respond(now, id, r) {

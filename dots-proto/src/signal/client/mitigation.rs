@@ -528,8 +528,9 @@ impl<
     ///
     /// # Errors
     /// [`CommandError::UnknownMitigation`]; [`CommandError::WrongState`] unless the server
-    /// accepted the request; [`CommandError::TooLarge`]; [`CommandError::SessionLost`];
-    /// [`CommandError::Endpoint`].
+    /// accepted the request; [`CommandError::Invalid`] for telemetry with server-only members
+    /// (`total-traffic`, `total-attack-connection`) or duplicate list keys;
+    /// [`CommandError::TooLarge`]; [`CommandError::SessionLost`]; [`CommandError::Endpoint`].
     pub fn efficacy_update(
         &mut self,
         now: Instant,
@@ -543,6 +544,9 @@ impl<
             .ok_or(CommandError::UnknownMitigation { mid })?;
         if self.table[i].state != MitigationState::Active {
             return Err(CommandError::WrongState { mid });
+        }
+        if let Some(t) = telemetry {
+            t.validate_efficacy_update()?;
         }
         let mut scope = without_acls(&self.table[i].scope);
         scope.lifetime = None;
@@ -1094,8 +1098,20 @@ impl<
             });
             return;
         }
-        if mid.is_none() && self.observe_all == ObserveAll::Requested {
-            self.observe_all = ObserveAll::On;
+        if mid.is_none() && self.observe_all == ObserveAll::Requested && !reply.notification {
+            // On only if the server accepted the registration (RFC 7641 Section 4.1: a 2.05
+            // without Observe refuses it).
+            let on = self.pending.iter().any(|p| {
+                p.observing
+                    && matches!(
+                        p.op,
+                        Op::Get {
+                            mid: None,
+                            observe: true
+                        }
+                    )
+            });
+            self.observe_all = if on { ObserveAll::On } else { ObserveAll::Off };
         }
         self.on_status_body(now, reply);
     }
