@@ -443,3 +443,50 @@ fn a_refused_observation_is_not_taken_for_one() {
         Err(dots_proto::signal::client::CommandError::NotFound)
     );
 }
+
+#[test]
+fn over_tcp_the_same_flows_and_a_release_loses_the_session() {
+    let mut config = ClientConfig::tcp();
+    config.fetch_config = true;
+    let mut p = Pair::new(
+        ClientNode::new(secs(0), config, 5),
+        TestServer::new(
+            dots_proto::signal::server::ServerConfig::default(),
+            Transport::Tcp,
+        ),
+        Link::perfect(),
+        Link::perfect(),
+    );
+    let mid = p.a.c.request_mitigation(secs(0), &fig7_scope()).unwrap();
+    run(&mut p, secs(1));
+    assert!(p
+        .a
+        .events()
+        .any(|e| matches!(e, CEv::ConfigApplied(None, Code::CONTENT))));
+    assert!(p.a.events().any(|e| matches!(
+        e,
+        CEv::Accepted { mid: m, code: Code::CREATED, .. } if *m == mid
+    )));
+    let seen = p.b.requests("/.well-known/dots/mitigate");
+    assert_eq!(seen[0].payload, hex(FIG8));
+    assert_eq!(seen[0].confirmable, None, "no message types over TCP");
+    // Negotiation over TCP carries no loss-related parameters (RFC 9132 Section 4.5).
+    p.a.c.negotiate_config(p.now, &desired(60, 30, 5)).unwrap();
+    run(&mut p, secs(2));
+    let put = p.b.requests("/.well-known/dots/config/sid=1")[0].clone();
+    let body = dots_codec::model::SignalConfig::decode_cbor(&put.payload).unwrap();
+    let idle = body.idle_config.unwrap();
+    assert_eq!(idle.heartbeat_interval.unwrap().current_value, Some(60));
+    assert_eq!(idle.missing_hb_allowed, None);
+    // The server releases the connection (RFC 8323 Section 5.5).
+    let now = p.now;
+    p.b.ep.release(now, None).unwrap();
+    run(&mut p, secs(3));
+    assert!(p
+        .a
+        .events()
+        .any(|e| *e == CEv::Lost(dots_proto::signal::client::LostReason::ConnectionClosed)));
+    assert!(!p.a.c.is_connected());
+    // The mitigation is still held, for the next session.
+    assert!(p.a.c.mitigation(mid).is_some());
+}

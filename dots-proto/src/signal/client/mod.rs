@@ -501,9 +501,10 @@ impl<
         if self.link != Link::Connected {
             return;
         }
-        let before = self.ep.stats().received - self.ep.stats().malformed;
+        let (received, malformed) = (self.ep.stats().received, self.ep.stats().malformed);
         self.ep.handle_datagram(now, datagram);
-        if self.ep.stats().received - self.ep.stats().malformed > before {
+        let s = self.ep.stats();
+        if s.received.saturating_sub(received) > s.malformed.saturating_sub(malformed) {
             self.heard_from_server(now);
         }
         self.after_input(now);
