@@ -10,8 +10,8 @@
 //! - [`cuid`]: the RFC 9132 §4.4.1 derivation of a client's `cuid` from its credential.
 //! - [`happy_eyeballs`]: the RFC 9132 §4.3 connection race over UDP/TCP and IPv6/IPv4.
 //! - [`data`] (feature `alloc`): the DOTS data channel (RFC 8783) server and client helpers.
-//! - [`signal`]: the DOTS signal channel (RFC 9132); [`signal::server`] (feature `alloc`) is the
-//!   server core.
+//! - [`signal`]: the DOTS signal channel (RFC 9132): [`signal::client`] is the client session
+//!   (no allocation), [`signal::server`] (feature `alloc`) the server core.
 //!
 //! The crate is `#![no_std]` unconditionally; the client side needs no allocator. The `alloc`
 //! feature enables the server-side state, and `std` adds adapters to `std::time`.
