@@ -31,16 +31,20 @@ pub enum SessionEvent<P> {
     Server(ServerEvent),
     /// No traffic at all arrived from the peer for `missing-hb-allowed` × `heartbeat-interval`
     /// (over TCP: a heartbeat of the server stayed unanswered for `heartbeat-interval`): the
-    /// signal session is lost (RFC 9132 Section 4.7). The session called
-    /// [`SignalServer::session_lost`](crate::signal::server::SignalServer::session_lost): the
-    /// client's preconfigured requests are triggered (their
-    /// [`ServerEvent::TriggeredBySignalLoss`] events follow) and its observations are gone.
-    /// The peer's state is dropped; the host may close its transport.
+    /// peer's session is dead (RFC 9132 Section 4.7). Its state is dropped; the host may close
+    /// its transport.
     PeerLost {
         /// The peer.
         peer: P,
         /// Its cuid.
         cuid: Arc<str>,
+        /// The signal session of the client is lost: the session called
+        /// [`SignalServer::session_lost`](crate::signal::server::SignalServer::session_lost),
+        /// the client's preconfigured requests are triggered (their
+        /// [`ServerEvent::TriggeredBySignalLoss`] events follow) and its observations are gone.
+        /// `false` when another peer with the same cuid is alive (the client moved to another
+        /// transport): only this peer's state ended.
+        session_lost: bool,
     },
     /// The client's `peer-hb-status` changed: `false` when it reports that it does not receive
     /// the server's heartbeats (RFC 9132 Section 4.7; the session already sends its

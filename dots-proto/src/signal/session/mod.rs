@@ -855,6 +855,7 @@ impl<P: Ord + Clone, H: SignalHooks> ServerSession<P, H> {
                 self.push_event(SessionEvent::PeerLost {
                     peer: peer.key,
                     cuid: peer.cuid,
+                    session_lost: !others,
                 });
             }
             _ => {}
