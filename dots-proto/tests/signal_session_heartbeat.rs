@@ -277,7 +277,7 @@ fn a_client_that_misses_our_heartbeats_gets_one_at_once() {
     let mut n = started();
     n.run_until(t(1_040_000));
     let now = n.now;
-    let id = n.heartbeat(0, false);
+    let id = n.heartbeat(0, false).unwrap();
     n.run_for(ms(100));
     assert_eq!(n.clients[0].code(id), Some(Code::CHANGED));
     let status: Vec<_> = n

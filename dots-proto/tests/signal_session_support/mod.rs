@@ -254,7 +254,8 @@ impl Net {
         id
     }
 
-    pub fn heartbeat(&mut self, c: usize, status: bool) -> RequestId {
+    /// A client heartbeat (skipped when the client's request queue is full).
+    pub fn heartbeat(&mut self, c: usize, status: bool) -> Option<RequestId> {
         let body = hb_body(status);
         let mut opts = OptionList::<64>::new();
         opts.set_uri_path(HB_PATH).unwrap();
@@ -264,9 +265,9 @@ impl Net {
             .payload(&body)
             .non_retransmit(0);
         let now = self.now;
-        let id = self.clients[c].ep.request(now, req).unwrap();
+        let id = self.clients[c].ep.request(now, req).ok()?;
         self.clients[c].heartbeats.push(id);
-        id
+        Some(id)
     }
 
     /// Moves every datagram/frame due now, until nothing more happens.
