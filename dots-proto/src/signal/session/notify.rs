@@ -139,6 +139,8 @@ impl<P: Ord + Clone, H: SignalHooks> ServerSession<P, H> {
             }
             None => None,
         };
+        // Exact growth: observations are long-lived and counted per active mitigation.
+        p.observations.reserve_exact(1);
         p.observations.push(Observation {
             cuid: cuid.clone(),
             target,
