@@ -21,6 +21,14 @@ pub(crate) struct Settings {
     pub(crate) missing: u16,
 }
 
+impl Settings {
+    /// `heartbeat-interval` in milliseconds.
+    pub(crate) fn interval_ms(&self) -> Option<u64> {
+        self.interval
+            .map(|i| u64::try_from(i.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
 fn int(p: Option<IntParam>) -> Option<u16> {
     p.and_then(|p| p.current_value)
 }

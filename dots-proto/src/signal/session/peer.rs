@@ -221,7 +221,10 @@ impl<P> Peer<P> {
         if self.detached {
             return None;
         }
-        self.settings.interval.map(|i| self.hb.last_sent + i)
+        let i = self.settings.interval_ms()?;
+        Some(Instant::from_millis(
+            self.hb.last_sent.as_millis().saturating_add(i),
+        ))
     }
 
     /// When the session counts as lost (RFC 9132 Section 4.7):
@@ -234,14 +237,19 @@ impl<P> Peer<P> {
     ///
     /// `None` when heartbeats are disabled (`heartbeat-interval` 0): no deadman.
     pub(crate) fn lost_at(&self) -> Option<Instant> {
-        let interval = self.settings.interval?;
+        // Milliseconds (the interval is whole seconds): no 128-bit Duration arithmetic on the
+        // hot path.
+        let interval = self.settings.interval_ms()?;
         if self.transport == Transport::Tcp && !self.detached {
-            return self.hb.awaiting.map(|t| t + interval);
+            return self
+                .hb
+                .awaiting
+                .map(|t| Instant::from_millis(t.as_millis().saturating_add(interval)));
         }
-        let window = interval
-            .checked_mul(u32::from(self.settings.missing))
-            .unwrap_or(Duration::MAX);
-        Some(self.hb.last_rx + window)
+        let window = interval.saturating_mul(u64::from(self.settings.missing));
+        Some(Instant::from_millis(
+            self.hb.last_rx.as_millis().saturating_add(window),
+        ))
     }
 
     /// Whether the client's heartbeats reached us in the last 2 × `heartbeat-interval`: the
