@@ -97,8 +97,16 @@ impl<P: Ord + Clone, H: SignalHooks> ServerSession<P, H> {
             self.stats.heartbeats_answered += 1;
         }
         if con {
-            // Acknowledge a Confirmable response (RFC 7252 Section 5.2.2).
-            p.out.push_back(Outgoing::EmptyAck(mid));
+            // Acknowledge a Confirmable response (RFC 7252 Section 5.2.2); a full queue drops
+            // the ACK (the peer retransmits its response and gets one then).
+            let ack = Outgoing::EmptyAck(mid);
+            let queued = p
+                .out
+                .iter()
+                .any(|o| matches!(o, Outgoing::EmptyAck(m) if *m == mid));
+            if !queued && p.out.len() + p.notes.len() < self.config.max_queued_per_peer {
+                p.out.push_back(ack);
+            }
             self.mark_ready(idx);
         }
     }

@@ -845,7 +845,12 @@ impl<P: Ord + Clone, H: SignalHooks> ServerSession<P, H> {
                 .any(|&i| self.peer(i).is_some_and(|p| p.cuid == peer.cuid))
         });
         match how {
-            Removal::Closed if !others => self.core.session_closed(now, &peer.cuid),
+            Removal::Closed if !others => {
+                self.core.session_closed(now, &peer.cuid);
+                // The core also drops the observations of the client record named like the
+                // peer even when another identity created it: so do the peers holding them.
+                self.forget_observations_of(&peer.cuid);
+            }
             Removal::Lost => {
                 if !others {
                     self.core.session_lost(now, &peer.cuid);
