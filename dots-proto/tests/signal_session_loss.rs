@@ -155,19 +155,19 @@ fn notifications_reach_observing_clients_through_loss() {
         .collect();
     for _ in 0..120 {
         n.run_for(secs(1));
-        for c in 0..n.clients.len() {
+        for (c, reg) in regs.iter_mut().enumerate() {
             let done = n.clients[c]
-                .response(regs[c])
+                .response(*reg)
                 .is_some_and(|r| r.observe.is_some());
-            if !done && n.clients[c].failed.iter().any(|f| f.0 == regs[c]) {
-                regs[c] = n.request(c, Code::GET, &uri(&cuid(c), None), &[], Opts::observe());
+            if !done && n.clients[c].failed.iter().any(|f| f.0 == *reg) {
+                *reg = n.request(c, Code::GET, &uri(&cuid(c), None), &[], Opts::observe());
             }
         }
     }
-    for c in 0..n.clients.len() {
+    for (c, reg) in regs.iter().enumerate() {
         assert!(
             n.clients[c]
-                .response(regs[c])
+                .response(*reg)
                 .is_some_and(|r| r.observe.is_some()),
             "client {c}"
         );

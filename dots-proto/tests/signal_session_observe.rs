@@ -314,3 +314,79 @@ fn large_representations_go_block_wise() {
     n.run_for(secs(300));
     assert_eq!(n.server.endpoints_held(), 0);
 }
+
+#[test]
+fn notifications_over_tcp_frames() {
+    let mut n = Net::default_net();
+    n.add(
+        CUID,
+        Link::perfect(),
+        Link::perfect(),
+        dots_proto::coap::Transport::Tcp,
+        false,
+    );
+    let put = n.request(
+        0,
+        Code::PUT,
+        &mit(CUID, Some(1)),
+        &cbor(FIG7),
+        Opts::default(),
+    );
+    n.run_for(ms(100));
+    assert_eq!(n.clients[0].code(put), Some(Code::CREATED));
+    let obs = n.request(0, Code::GET, &mit(CUID, Some(1)), &[], Opts::observe());
+    n.run_for(ms(100));
+    assert!(n.clients[0].response(obs).unwrap().observe.is_some());
+    // No pacing over TCP (its congestion control applies): both changes go at once.
+    set_status(&mut n, CUID, 1, MitigationStatus::SuccessfullyMitigated);
+    n.run_for(ms(50));
+    set_status(&mut n, CUID, 1, MitigationStatus::AttackStopped);
+    n.run_for(ms(50));
+    let notes = &n.clients[0].notifications;
+    assert_eq!(notes.len(), 2);
+    assert_eq!(
+        status_of(&notes[1].payload),
+        Some(MitigationStatus::AttackStopped)
+    );
+    assert!(notes[1].sequence > notes[0].sequence);
+}
+
+#[test]
+fn a_gateway_observes_the_clients_it_relays() {
+    // A trusted server-domain gateway (RFC 9132 Section 4.4.1.2) relays the requests of two
+    // clients: the notifications of each go to the gateway's session.
+    let mut n = Net::default_net();
+    n.add(
+        "gateway-1",
+        Link::perfect(),
+        Link::perfect(),
+        dots_proto::coap::Transport::Udp,
+        true,
+    );
+    let mut regs = Vec::new();
+    for (i, c) in [CUID, CUID2].into_iter().enumerate() {
+        let body = scope_json(&[&format!("2001:db8:{i}::1/128")], 3600, "");
+        let put = n.request(0, Code::PUT, &mit(c, Some(7)), &cbor(&body), Opts::non());
+        n.run_for(ms(100));
+        assert_eq!(n.clients[0].code(put), Some(Code::CREATED));
+        regs.push(n.request(0, Code::GET, &mit(c, None), &[], Opts::observe()));
+        n.run_for(ms(100));
+    }
+    assert_eq!(n.server.peer_info(&10).unwrap().observations, 2);
+    set_status(&mut n, CUID2, 7, MitigationStatus::SuccessfullyMitigated);
+    n.run_for(ms(100));
+    let notes = &n.clients[0].notifications;
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].request, regs[1]);
+    // The gateway's parameters follow the relayed mitigations (mitigating while one runs).
+    assert_eq!(
+        n.server.peer_info(&10).unwrap().phase,
+        dots_proto::signal::server::ConfigPhase::Mitigating
+    );
+    // Its session closes: the relayed clients' observations end in the core too.
+    let now = n.now;
+    n.server.peer_closed(now, &10);
+    assert_eq!(n.server.server().observations(CUID).count(), 0);
+    assert_eq!(n.server.server().observations(CUID2).count(), 0);
+    n.server.check_invariants().unwrap();
+}

@@ -265,7 +265,8 @@ fn negative_vectors() {
         cf: Some(ContentFormat::JSON),
         ..Opts::default()
     };
-    let cases: Vec<(&str, Code, String, Vec<u8>, Opts, Code)> = vec![
+    type Case = (&'static str, Code, String, Vec<u8>, Opts, Code);
+    let cases: Vec<Case> = vec![
         (
             "sig-neg-alias-not-owned-01",
             Code::PUT,
