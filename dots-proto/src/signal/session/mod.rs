@@ -826,6 +826,10 @@ impl<P: Ord + Clone, H: SignalHooks> ServerSession<P, H> {
             return;
         };
         self.free.push(idx);
+        if peer.queued {
+            // No stale turn for whoever takes the slot next.
+            self.ready.retain(|&i| i != idx);
+        }
         if self.by_key.get(&peer.key) == Some(&idx) {
             let _ = self.by_key.remove(&peer.key);
         }
