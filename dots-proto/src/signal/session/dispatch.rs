@@ -424,13 +424,7 @@ impl<P: Ord + Clone, H: SignalHooks> ServerSession<P, H> {
 
     /// Every gateway peer (their phase follows the gateway-relayed mitigations).
     pub(crate) fn refresh_gateways(&mut self, now: Instant) {
-        let peers: alloc::vec::Vec<u32> = self
-            .peers
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.as_ref().is_some_and(|p| p.gateway))
-            .filter_map(|(i, _)| u32::try_from(i).ok())
-            .collect();
+        let peers: alloc::vec::Vec<u32> = self.gateways.iter().copied().collect();
         for idx in peers {
             self.refresh_settings(idx, now);
         }

@@ -253,7 +253,8 @@ pub struct ServerSession<P, H: SignalHooks = NoHooks> {
     pool: Vec<Box<SessionEndpoint>>,
     /// Endpoints lent to peers.
     held: usize,
-    gateways: usize,
+    /// Peers of trusted gateways (their phase follows every gateway-relayed mitigation).
+    gateways: BTreeSet<u32>,
     live: usize,
     events: VecDeque<SessionEvent<P>>,
     /// The core's output buffer (responses, notifications).
@@ -282,7 +283,7 @@ impl<P: Ord + Clone, H: SignalHooks> ServerSession<P, H> {
             ready: VecDeque::new(),
             pool: Vec::new(),
             held: 0,
-            gateways: 0,
+            gateways: BTreeSet::new(),
             live: 0,
             events: VecDeque::new(),
             buf: alloc::vec![0; MIN_RESPONSE_BUFFER],
@@ -775,7 +776,7 @@ impl<P: Ord + Clone, H: SignalHooks> ServerSession<P, H> {
         self.by_key.insert(key, idx);
         self.index(&cuid, idx);
         if identity.trusted_gateway {
-            self.gateways += 1;
+            self.gateways.insert(idx);
         }
         // A client back after its transport failed: the old session continues here.
         let stale: Vec<u32> = self
@@ -840,7 +841,7 @@ impl<P: Ord + Clone, H: SignalHooks> ServerSession<P, H> {
             let _ = self.timers.remove(&(d, idx));
         }
         if peer.gateway {
-            self.gateways -= 1;
+            self.gateways.remove(&idx);
         }
         self.unindex(&peer.cuid, idx);
         let others = self.by_cuid.get(&peer.cuid).is_some_and(|l| {

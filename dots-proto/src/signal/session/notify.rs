@@ -37,7 +37,7 @@ impl<P: Ord + Clone, H: SignalHooks> ServerSession<P, H> {
             }
             self.push_event(SessionEvent::Server(e));
         }
-        if activity && self.gateways > 0 {
+        if activity && !self.gateways.is_empty() {
             self.refresh_gateways(now);
         }
         loop {
