@@ -12,6 +12,7 @@ use crate::https;
 use crate::state::{Log, Shared};
 use crate::support::creds::{Identity, Trust};
 use crate::support::tls::{self, TlsError, TlsServer, ALPN_HTTP11};
+use crate::udp;
 
 /// The data channel's listener.
 #[derive(Debug, Clone)]
@@ -29,6 +30,8 @@ pub(crate) struct HttpsConfig {
 pub(crate) struct Config {
     /// The data channel (RFC 8783), if any.
     pub(crate) https: Option<HttpsConfig>,
+    /// The signal channel over plain CoAP/UDP (no security), if any.
+    pub(crate) udp: Option<SocketAddr>,
     /// The data server's configuration (RESTCONF root, lifetimes, limits, capabilities).
     pub(crate) data: DataServerConfig,
 }
@@ -44,6 +47,14 @@ pub(crate) enum StartError {
         addr: SocketAddr,
         /// What went wrong.
         source: TlsError,
+    },
+    /// The UDP socket could not be bound.
+    #[error("udp {addr}: {source}")]
+    Udp {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What went wrong.
+        source: std::io::Error,
     },
 }
 
@@ -70,6 +81,17 @@ pub(crate) async fn run(
         ready("https", addr);
         tasks.spawn(https::serve(
             listener,
+            Arc::clone(&shared),
+            stopping(stopped.clone()),
+        ));
+    }
+    if let Some(addr) = config.udp {
+        let err = |source| StartError::Udp { addr, source };
+        let socket = tokio::net::UdpSocket::bind(addr).await.map_err(err)?;
+        let bound = socket.local_addr().map_err(err)?;
+        ready("udp", bound);
+        tasks.spawn(udp::serve(
+            socket,
             Arc::clone(&shared),
             stopping(stopped.clone()),
         ));

@@ -1,7 +1,8 @@
 //! Command line of the `server` example: which sockets to serve and with which credentials.
 //!
 //! The whole interface is fixed here, the signal channel's transports included; what is not
-//! served yet is refused with a clear message (exit status 2) by [`Args::check`].
+//! served yet (`--tcp`, `--dtls`, `--tls`) is refused with a clear message (exit status 2) by
+//! [`Args::check`].
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,8 +13,8 @@ use clap::{CommandFactory as _, Parser};
 use crate::app::Config;
 use crate::support::creds::{Identity, Psk, Trust};
 
-/// A DOTS server: the data channel (RFC 8783, RESTCONF over HTTPS) and, later, the signal
-/// channel (RFC 9132) on the same client state.
+/// A DOTS server: the data channel (RFC 8783, RESTCONF over HTTPS) and the signal channel
+/// (RFC 9132; plain CoAP over UDP for the lab now) on the same client state.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "server", version, about, long_about = None)]
 pub(crate) struct Args {
@@ -108,7 +109,6 @@ impl Args {
             ));
         }
         for (flag, given) in [
-            ("--udp", self.udp.is_some()),
             ("--tcp", self.tcp.is_some()),
             ("--dtls", self.dtls.is_some()),
             ("--tls", self.tls.is_some()),
@@ -118,7 +118,7 @@ impl Args {
                     ErrorKind::InvalidValue,
                     format!(
                         "{flag} (the DOTS signal channel) is not yet supported by this server; \
-                         only --https (the data channel) is served"
+                         --https (the data channel) and --udp --insecure are served"
                     ),
                 ));
             }
@@ -129,7 +129,10 @@ impl Args {
     /// Loads the credentials and makes the run configuration (after [`Args::check`]).
     pub(crate) fn load(&self) -> Result<Config, Box<dyn std::error::Error + Send + Sync>> {
         self.check()?;
-        let mut config = Config::default();
+        let mut config = Config {
+            udp: self.udp,
+            ..Config::default()
+        };
         if let Some(addr) = self.https {
             let (Some(cert), Some(key), Some(ca)) = (&self.cert, &self.key, &self.ca) else {
                 return Err("--https needs --cert, --key and --ca".into());

@@ -1,18 +1,24 @@
-//! A DOTS server over real sockets: the data channel (RFC 8783, RESTCONF over HTTPS) now, the
-//! signal channel (RFC 9132) on the same client state later.
+//! A DOTS server over real sockets: the data channel (RFC 8783, RESTCONF over HTTPS) and the
+//! signal channel (RFC 9132) on the same client state.
 //!
 //! ```text
 //! cargo run --example server -- --https 127.0.0.1:8443 \
 //!     --cert server.pem --key server.key --ca ca.pem
+//! cargo run --example server -- --udp 127.0.0.1:4646 --insecure   # lab only: no DTLS
 //! ```
 //!
-//! Prints `listening https ADDR` once the socket accepts traffic, then one line per event of
-//! the data channel (`event acl-activated cuid=... acl=...`). Stops on SIGTERM or Ctrl-C.
+//! Prints `listening https ADDR` / `listening udp ADDR` once each socket accepts traffic, then
+//! one line per event (`event acl-activated cuid=... acl=...`, `event mitigation-requested
+//! cuid=... mid=...`, `mitigator cuid=... mid=... status=...`). Stops on SIGTERM or Ctrl-C.
 //!
-//! - `cli.rs`: the command line (every transport flag is fixed; only `--https` is served yet);
+//! - `cli.rs`: the command line (every transport flag is fixed; `--https` and `--udp
+//!   --insecure` are served, `--tcp`, `--dtls`, `--tls` not yet);
 //! - `app.rs`: binds and serves the sockets of a configuration until told to stop;
-//! - `state.rs`: the state the channels share (the data server, its clock and expiry timer);
-//! - `https.rs`: HTTP/1.1 over TLS (hyper, rustls) to and from the sans-IO data server.
+//! - `state.rs`: the state the channels share (the signal session with the data server as its
+//!   core's hooks, the clock, the data server's expiry timer);
+//! - `https.rs`: HTTP/1.1 over TLS (hyper, rustls) to and from the sans-IO data server;
+//! - `udp.rs`: plain CoAP over UDP to and from the sans-IO signal session, with an in-memory
+//!   mitigator.
 
 mod app;
 mod cli;
@@ -20,6 +26,7 @@ mod https;
 mod state;
 #[path = "../support/mod.rs"]
 mod support;
+mod udp;
 
 use std::io::Write as _;
 use std::process::ExitCode;

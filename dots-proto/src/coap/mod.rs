@@ -64,6 +64,7 @@ mod inbound;
 mod outbound;
 mod params;
 mod qblock1;
+mod reuse;
 mod tcp;
 mod timer;
 mod wire;

@@ -259,7 +259,8 @@ impl Link {
         }
     }
 
-    fn netem(&self) -> NetemConfig {
+    /// The netem configuration of this link.
+    pub fn netem(&self) -> NetemConfig {
         let mut c = NetemConfig::new()
             .latency(self.latency)
             .jitter(self.jitter)

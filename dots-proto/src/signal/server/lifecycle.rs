@@ -663,6 +663,29 @@ impl<H: SignalHooks> SignalServer<H> {
         self.drop_if_empty(slot);
     }
 
+    /// Queues a notification of the current state of every running (status 1–5), observed
+    /// mitigation of the client: the periodic status of RFC 9132 Section 4.4.2.1 ("the DOTS
+    /// server periodically sends attack mitigation status to the DOTS client"), which the
+    /// session layer schedules. Notifications already queued are not repeated.
+    pub fn queue_status_notifications(&mut self, cuid: &str) {
+        let Some(slot) = self.slot_of(cuid) else {
+            return;
+        };
+        let mids: Vec<u32> = self
+            .client(slot)
+            .map(|c| {
+                c.mitigations
+                    .iter()
+                    .filter(|m| is_active(m.status) && (m.observed || c.observe_all))
+                    .map(|m| m.mid)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for mid in mids {
+            self.queue_notify(slot, mid);
+        }
+    }
+
     fn clear_observers(&mut self, slot: u32) {
         self.clear_query_observers(slot);
         if let Some(c) = self.client_mut(slot) {
