@@ -293,7 +293,7 @@ fn status_body(
 }
 
 fn status_name(mid: u32) -> MitigationStatus {
-    if mid % 2 == 0 {
+    if mid.is_multiple_of(2) {
         MitigationStatus::SuccessfullyMitigated
     } else {
         MitigationStatus::InProgress
