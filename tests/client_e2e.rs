@@ -251,8 +251,17 @@ fn status_observe_prints_notifications_then_deregisters() {
         let flags = flags.clone();
         thread::spawn(move || run(&["status", "7", "--observe", "3"], &flags))
     };
-    // The mitigator reports success while the client observes.
-    thread::sleep(Duration::from_millis(1200));
+    // The mitigator reports success once the client observes.
+    let t0 = std::time::Instant::now();
+    while !server
+        .received()
+        .iter()
+        .any(|r| r.code == Code::GET && r.observe == Some(0))
+    {
+        assert!(t0.elapsed() < Duration::from_secs(10), "no observation");
+        thread::sleep(Duration::from_millis(20));
+    }
+    thread::sleep(Duration::from_millis(200));
     server
         .state()
         .set_status(CUID, 7, MitigationStatus::SuccessfullyMitigated);
