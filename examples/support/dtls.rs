@@ -740,6 +740,7 @@ impl DtlsClient {
 #[derive(Debug)]
 pub struct UdpDtlsClient {
     socket: UdpSocket,
+    server: SocketAddr,
     core: DtlsClient,
     inbox: VecDeque<Vec<u8>>,
     buf: Vec<u8>,
@@ -771,6 +772,7 @@ impl UdpDtlsClient {
         socket.connect(server)?;
         let mut client = UdpDtlsClient {
             socket,
+            server,
             core: DtlsClient::new(auth, version, Instant::now())?,
             inbox: VecDeque::new(),
             buf: vec![0; MAX_DATAGRAM],
@@ -793,6 +795,12 @@ impl UdpDtlsClient {
     /// The local address of the socket.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.socket.local_addr()
+    }
+
+    /// The server's address.
+    #[must_use]
+    pub fn peer(&self) -> SocketAddr {
+        self.server
     }
 
     /// Sends one plaintext datagram.

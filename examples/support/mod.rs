@@ -26,3 +26,4 @@ pub mod creds;
 pub mod dtls;
 pub mod pki;
 pub mod tls;
+pub mod transport;
