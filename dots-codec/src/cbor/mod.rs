@@ -20,6 +20,7 @@
 //! shortest integer forms.
 
 mod config;
+mod ip;
 mod read;
 mod scope;
 mod signal;
@@ -35,7 +36,7 @@ use crate::model::{
 };
 
 #[cfg(feature = "json")]
-pub(crate) use scope::parse_prefix;
+pub(crate) use ip::parse_prefix;
 pub use write::EncodeError;
 
 /// Why a CBOR body was rejected.
