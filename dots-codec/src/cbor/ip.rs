@@ -21,7 +21,8 @@ pub(crate) fn parse_prefix(s: &str) -> Option<IpNet> {
     let slash = b.iter().position(|&c| c == b'/')?;
     let (addr, len) = (b.get(..slash)?, b.get(slash + 1..)?);
     let len = prefix_len(len)?;
-    if addr.contains(&b':') {
+    // A valid IPv6 address has a colon before any dot, an IPv4 address has no colon.
+    if addr.iter().find(|&&c| c == b':' || c == b'.') == Some(&b':') {
         Ipv6Net::new(Ipv6Addr::from(ipv6(addr)?), len)
             .ok()
             .map(IpNet::V6)
@@ -87,65 +88,65 @@ fn hex(c: u8) -> Option<u16> {
     }
 }
 
-/// One to four hex digits.
-fn group(b: &[u8]) -> Option<u16> {
-    if b.is_empty() || b.len() > 4 {
-        return None;
-    }
-    b.iter().try_fold(0u16, |v, &c| Some((v << 4) | hex(c)?))
-}
-
-/// Colon-separated groups (no `::` inside), the last possibly an IPv4 address when
-/// `v4_ok`; appended to `out` from `at`. Returns the number of groups written.
-fn groups(b: &[u8], v4_ok: bool, out: &mut [u16; 8], at: usize) -> Option<usize> {
-    if b.is_empty() {
-        return Some(0);
-    }
-    let mut n = 0;
-    let mut parts = b.split(|&c| c == b':').peekable();
-    while let Some(part) = parts.next() {
-        let last = parts.peek().is_none();
-        if last && v4_ok && part.contains(&b'.') {
-            let v = ipv4(part)?;
-            *out.get_mut(at + n)? = (v >> 16) as u16;
-            *out.get_mut(at + n + 1)? = v as u16;
-            n += 2;
-        } else {
-            *out.get_mut(at + n)? = group(part)?;
-            n += 1;
-        }
-    }
-    Some(n)
-}
-
 /// An IPv6 address, as a big-endian `u128`.
 pub(crate) fn ipv6(b: &[u8]) -> Option<u128> {
-    let mut g = [0u16; 8];
-    let dcolon = b.windows(2).position(|w| w == b"::");
-    match dcolon {
-        None => {
-            if groups(b, true, &mut g, 0)? != 8 {
+    // Groups read (an IPv4 tail counts two), the value of those since `::` (or of all), and
+    // the value and count of those before `::`.
+    let mut n = 0u32;
+    let mut acc = 0u128;
+    let mut gap: Option<(u128, u32)> = None;
+    let mut i = 0usize;
+    if b.starts_with(b"::") {
+        gap = Some((0, 0));
+        i = 2;
+    }
+    while i < b.len() {
+        let start = i;
+        let mut v = 0u16;
+        while let Some(d) = b.get(i).and_then(|&c| hex(c)) {
+            if i - start == 4 {
                 return None;
             }
+            v = (v << 4) | d;
+            i += 1;
         }
-        Some(i) => {
-            let (head, tail) = (b.get(..i)?, b.get(i + 2..)?);
-            // One `::` only, and no stray colon next to it (`:::`).
-            if tail.first() == Some(&b':') || tail.windows(2).any(|w| w == b"::") {
+        if i == start {
+            return None;
+        }
+        if b.get(i) == Some(&b'.') {
+            // The embedded IPv4 address ends the address (never before `::`).
+            acc = (acc << 32) | u128::from(ipv4(b.get(start..)?)?);
+            n += 2;
+            break;
+        }
+        acc = (acc << 16) | u128::from(v);
+        n += 1;
+        if n > 8 {
+            return None;
+        }
+        match b.get(i) {
+            None => break,
+            Some(b':') => i += 1,
+            Some(_) => return None,
+        }
+        if b.get(i) == Some(&b':') {
+            if gap.is_some() {
                 return None;
             }
-            // The embedded IPv4 address ends the address: never before `::`.
-            let h = groups(head, false, &mut g, 0)?;
-            let mut t = [0u16; 8];
-            let n = groups(tail, true, &mut t, 0)?;
-            // `::` stands for at least one zero group.
-            if h + n > 7 {
-                return None;
-            }
-            g.get_mut(8 - n..)?.copy_from_slice(t.get(..n)?);
+            gap = Some((acc, n));
+            acc = 0;
+            i += 1;
+        } else if i == b.len() {
+            // A trailing single colon.
+            return None;
         }
     }
-    Some(g.iter().fold(0u128, |v, &x| (v << 16) | u128::from(x)))
+    match gap {
+        None if n == 8 => Some(acc),
+        // `::` stands for at least one zero group.
+        Some((head, h)) if n <= 7 => Some(head.checked_shl(16 * (8 - h)).unwrap_or(0) | acc),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

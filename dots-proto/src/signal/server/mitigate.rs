@@ -21,7 +21,7 @@ use super::hooks::{AclFailure, AliasTargets, SignalHooks};
 use super::index::{NameKind, Net};
 use super::request::{Handled, ObserveAction, ObserveTarget, Request, Response};
 use super::state::{is_active, Counters, Mitigation, Owner};
-use super::{encode, ClientRef, PeerIdentity, SignalServer, MID_ROLLOVER, MIN_RESPONSE_BUFFER};
+use super::{encode, ClientRef, PeerIdentity, SignalServer, MID_ROLLOVER};
 use crate::time::Instant;
 
 /// Why a request fails (becomes an error response, or nothing).
@@ -101,18 +101,6 @@ impl Ctx<'_, '_> {
 /// least [`MID_ROLLOVER`] back to low values (Section 4.4.1.1).
 pub(crate) fn newer(new: u32, old: u32) -> bool {
     new > old || (old >= MID_ROLLOVER && new < MID_ROLLOVER)
-}
-
-/// The canonical stored form of a request: no `lifetime`, no `attack-status`,
-/// `trigger-mitigation` only when false.
-fn canonical(scope: &Scope) -> MitigationRequest {
-    let mut s = scope.clone();
-    s.lifetime = None;
-    s.attack_status = None;
-    if s.trigger_mitigation == Some(true) {
-        s.trigger_mitigation = None;
-    }
-    MitigationRequest::new(s)
 }
 
 /// The same scope without its `acl-list` (efficacy updates do not repeat it, RFC 9133 Section
@@ -308,19 +296,12 @@ impl<H: SignalHooks> SignalServer<H> {
             Code::BAD_REQUEST,
             "the 'mid' Uri-Path parameter is missing",
         ))?;
-        let mut body = Self::decode_request(req.payload)?;
+        let body = Self::decode_request(req.payload)?;
         body.validate().map_err(Fail::Invalid)?;
-        // The canonical stored form (see `canonical`), encoded in place.
-        let asked = body.entry.scope.lifetime.take();
-        let attack = body.entry.scope.attack_status.take();
-        if body.entry.scope.trigger_mitigation == Some(true) {
-            body.entry.scope.trigger_mitigation = None;
-        }
-        let mut scratch = [0u8; MIN_RESPONSE_BUFFER];
-        let n = body.encode_cbor(&mut scratch).map_err(|_| Fail::Internal)?;
-        body.entry.scope.lifetime = asked;
-        body.entry.scope.attack_status = attack;
         let scope = &body.entry.scope;
+        // The canonical stored form (see `encode::pack`).
+        let mut scratch = [0u8; encode::MAX_PACKED];
+        let n = encode::pack(scope, &mut scratch).ok_or(Fail::Internal)?;
         let stored = scratch.get(..n).ok_or(Fail::Internal)?;
         if let Some(m) = ctx
             .slot
@@ -789,10 +770,8 @@ impl<H: SignalHooks> SignalServer<H> {
         let body = Self::decode_request(req.payload)?;
         body.validate_efficacy_update().map_err(Fail::Invalid)?;
         let scope = &body.entry.scope;
-        let mut scratch = [0u8; MIN_RESPONSE_BUFFER];
-        let n = canonical(scope)
-            .encode_cbor(&mut scratch)
-            .map_err(|_| Fail::Internal)?;
+        let mut scratch = [0u8; encode::MAX_PACKED];
+        let n = encode::pack(scope, &mut scratch).ok_or(Fail::Internal)?;
         let same = scratch.get(..n) == Some(&*m.request) || {
             let stored = encode::stored_request(m).entry.scope;
             without_acls(&stored) == without_acls(scope)

@@ -112,8 +112,8 @@ pub(crate) struct Mitigation {
     /// When the mitigation started (`Instant::MAX`: not started).
     pub(crate) started: Instant,
     pub(crate) counters: Counters,
-    /// Canonical CBOR of the request (`MitigationRequest` without `lifetime` and
-    /// `attack-status`, `trigger-mitigation` only when false).
+    /// The canonical request (the scope without `lifetime` and `attack-status`,
+    /// `trigger-mitigation` only when false), packed by `encode::pack`.
     pub(crate) request: Box<[u8]>,
     /// Alias targets resolved at creation (indexed with the request's own targets).
     pub(crate) aliases: Option<Box<[AliasTargets]>>,
