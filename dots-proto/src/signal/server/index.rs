@@ -17,11 +17,13 @@
 //! exact-match maps; alias names are per client.
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::ops::ControlFlow;
 
 use dots_codec::ipnet::IpNet;
+
+use super::sorted::SortedSet;
 
 /// A prefix in the 128-bit space: network address and length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -190,7 +192,7 @@ type NameMap = BTreeMap<Box<str>, Vec<(u32, u32)>>;
 /// Every client's targets.
 #[derive(Debug, Default)]
 pub(crate) struct GlobalIndex {
-    prefixes: BTreeSet<GKey>,
+    prefixes: SortedSet<GKey>,
     counts: Vec<u32>,
     lens: LenSet,
     names: [NameMap; 2],
@@ -236,7 +238,7 @@ impl GlobalIndex {
             let a = net.truncate(l);
             let lo = GKey::new(a, 0, 0);
             let hi = GKey::new(a, u32::MAX, u32::MAX);
-            for k in self.prefixes.range(lo..=hi) {
+            for k in self.prefixes.range(lo, hi) {
                 f(k.slot(), k.mid, k.net())?;
             }
         }
@@ -248,7 +250,7 @@ impl GlobalIndex {
             let end = Net::new(net.last(), 128);
             let lo = GKey::new(first, 0, 0);
             let hi = GKey::new(end, u32::MAX, u32::MAX);
-            for k in self.prefixes.range(lo..=hi) {
+            for k in self.prefixes.range(lo, hi) {
                 if k.net().len > net.len {
                     f(k.slot(), k.mid, k.net())?;
                 }

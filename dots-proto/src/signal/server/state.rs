@@ -266,3 +266,46 @@ impl Client {
             && self.session_active == 0
     }
 }
+
+/// The client slots by cuid: a hash map (one hash and one comparison per request instead of a
+/// walk through an ordered tree of strings). Iteration is in cuid order, as before.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CuidMap(hashbrown::HashMap<Arc<str>, u32>);
+
+impl CuidMap {
+    pub(crate) fn new() -> CuidMap {
+        CuidMap::default()
+    }
+
+    pub(crate) fn get(&self, cuid: &str) -> Option<&u32> {
+        self.0.get(cuid)
+    }
+
+    pub(crate) fn insert(&mut self, cuid: Arc<str>, slot: u32) -> Option<u32> {
+        self.0.insert(cuid, slot)
+    }
+
+    pub(crate) fn remove(&mut self, cuid: &str) -> Option<u32> {
+        self.0.remove(cuid)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn sorted(&self) -> Vec<(&Arc<str>, &u32)> {
+        let mut v: Vec<_> = self.0.iter().collect();
+        v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        v
+    }
+
+    /// The cuids, ascending.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &Arc<str>> + '_ {
+        self.sorted().into_iter().map(|(k, _)| k)
+    }
+
+    /// The slots, in cuid order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &u32> + '_ {
+        self.sorted().into_iter().map(|(_, v)| v)
+    }
+}
