@@ -568,19 +568,19 @@ impl<H: SignalHooks> SignalServer<H> {
         aliases: &[AliasTargets],
     ) -> Result<Overlaps, Fail> {
         let mut out = Overlaps::default();
-        let Some(c) = slot.and_then(|s| self.client(s)) else {
+        let (Some(slot), Some(c)) = (slot, slot.and_then(|s| self.client(s))) else {
             return Ok(out);
         };
         let mut hits: Vec<u32> = Vec::new();
         for p in all_prefixes(scope, aliases) {
-            c.index.overlapping(Net::from_ipnet(p), |m, _| {
+            self.index.overlapping_in(Net::from_ipnet(p), slot, |m, _| {
                 if m != mid {
                     hits.push(m);
                 }
             });
         }
         for (kind, name) in all_names(scope, aliases) {
-            c.index.same_name(kind, name, |m| {
+            self.index.same_name_in(kind, name, slot, |m| {
                 if m != mid {
                     hits.push(m);
                 }
@@ -669,7 +669,9 @@ impl<H: SignalHooks> SignalServer<H> {
                 }
             }
             if flow.is_continue() {
-                for (kind, name) in all_names(scope, aliases) {
+                // Alias names belong to their client.
+                let names = all_names(scope, aliases).filter(|(k, _)| *k != NameKind::Alias);
+                for (kind, name) in names {
                     if self.index.same_name(kind, name, &mut check).is_break() {
                         break;
                     }

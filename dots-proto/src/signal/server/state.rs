@@ -8,7 +8,6 @@ use dots_codec::model::{AttackStatus, ConflictStatus, Lifetime, MitigationStatus
 
 use super::config::RateLimit;
 use super::hooks::AliasTargets;
-use super::index::ClientIndex;
 use crate::time::Instant;
 
 /// Counters and start time the host's mitigator reports for a mitigation (RFC 9132 Section
@@ -223,7 +222,6 @@ pub(crate) struct Client {
     /// Observe registrations (all targets).
     pub(crate) observers: u32,
     pub(crate) bucket: Bucket,
-    pub(crate) index: ClientIndex,
 }
 
 impl Client {
@@ -241,7 +239,6 @@ impl Client {
             config_notify_pending: false,
             observers: 0,
             bucket,
-            index: ClientIndex::default(),
         }
     }
 
