@@ -396,11 +396,11 @@ impl<H: SignalHooks> SignalServer<H> {
                 "a target is outside the DOTS client's domain",
             ));
         }
-        let ov = self.same_client_overlaps(ctx.slot, mid, trigger, scope, &aliases)?;
-        let cross = if trigger {
-            self.cross_client(now, ctx, mid, scope, &aliases)?
-        } else {
-            None
+        let (hits, holder) = self.scan_overlaps(ctx.slot, mid, trigger, scope, &aliases);
+        let ov = self.same_client_overlaps(ctx.slot, mid, trigger, scope, &aliases, hits)?;
+        let cross = match holder {
+            Some(h) => self.cross_client(now, ctx, mid, scope, &aliases, h)?,
+            None => None,
         };
         // Quotas: the requests the client holds once this one is in.
         let held = ctx.slot.and_then(|s| self.client(s)).map_or(0, |c| {
@@ -557,8 +557,64 @@ impl<H: SignalHooks> SignalServer<H> {
         ))
     }
 
-    /// Same-client overlaps: 4.09 if a request with a higher `mid` and the same
-    /// `trigger-mitigation` overlaps; otherwise what the new one overrides.
+    /// One walk of the index for a request: the client's own requests it overlaps (other
+    /// than `mid`), and — when it triggers a mitigation — the first active mitigation of
+    /// another client it overlaps (RFC 9132 Section 4.4.1.3), in the order of the request's
+    /// prefixes (ancestors by length, then descendants) and then its names. Alias names belong
+    /// to their client and are not compared across clients.
+    fn scan_overlaps(
+        &self,
+        slot: Option<u32>,
+        mid: u32,
+        trigger: bool,
+        scope: &Scope,
+        aliases: &[AliasTargets],
+    ) -> (Vec<u32>, Option<(u32, u32)>) {
+        let refine = self.config.refine_overlap_by_ports_and_protocols;
+        let mut hits: Vec<u32> = Vec::new();
+        let mut holder = None;
+        let mut visit = |s: u32, m: u32, name_kind: Option<NameKind>| {
+            if Some(s) == slot {
+                if m != mid {
+                    hits.push(m);
+                }
+                return;
+            }
+            if !trigger || holder.is_some() || name_kind == Some(NameKind::Alias) {
+                return;
+            }
+            let Some(rec) = self.client(s).and_then(|c| c.get(m)) else {
+                return;
+            };
+            if !is_active(rec.status) {
+                return;
+            }
+            if refine {
+                let other = encode::stored_request(rec).entry.scope;
+                if !ports_protocols_overlap((scope, aliases), (&other, rec.aliases())) {
+                    return;
+                }
+            }
+            holder = Some((s, m));
+        };
+        for p in all_prefixes(scope, aliases) {
+            let _ = self.index.overlapping(Net::from_ipnet(p), |s, m, _| {
+                visit(s, m, None);
+                ControlFlow::Continue(())
+            });
+        }
+        for (kind, name) in all_names(scope, aliases) {
+            let _ = self.index.same_name(kind, name, |s, m| {
+                visit(s, m, Some(kind));
+                ControlFlow::Continue(())
+            });
+        }
+        (hits, holder)
+    }
+
+    /// Same-client overlaps (`hits`, from [`scan_overlaps`](Self::scan_overlaps)): 4.09 if a
+    /// request with a higher `mid` and the same `trigger-mitigation` overlaps; otherwise what
+    /// the new one overrides.
     fn same_client_overlaps(
         &self,
         slot: Option<u32>,
@@ -566,26 +622,12 @@ impl<H: SignalHooks> SignalServer<H> {
         trigger: bool,
         scope: &Scope,
         aliases: &[AliasTargets],
+        mut hits: Vec<u32>,
     ) -> Result<Overlaps, Fail> {
         let mut out = Overlaps::default();
-        let (Some(slot), Some(c)) = (slot, slot.and_then(|s| self.client(s))) else {
+        let Some(c) = slot.and_then(|s| self.client(s)) else {
             return Ok(out);
         };
-        let mut hits: Vec<u32> = Vec::new();
-        for p in all_prefixes(scope, aliases) {
-            self.index.overlapping_in(Net::from_ipnet(p), slot, |m, _| {
-                if m != mid {
-                    hits.push(m);
-                }
-            });
-        }
-        for (kind, name) in all_names(scope, aliases) {
-            self.index.same_name_in(kind, name, slot, |m| {
-                if m != mid {
-                    hits.push(m);
-                }
-            });
-        }
         hits.sort_unstable();
         hits.dedup();
         let refine = self.config.refine_overlap_by_ports_and_protocols;
@@ -627,8 +669,8 @@ impl<H: SignalHooks> SignalServer<H> {
         Ok(out)
     }
 
-    /// The first active mitigation of another client overlapping the request, and the
-    /// decision about it: `Ok(Some(holder))` to keep both, `Err(4.09)` to reject.
+    /// The decision about `holder`, the first active mitigation of another client overlapping
+    /// the request: `Ok(Some(holder))` to keep both, `Err(4.09)` to reject.
     fn cross_client(
         &mut self,
         now: Instant,
@@ -636,51 +678,8 @@ impl<H: SignalHooks> SignalServer<H> {
         mid: u32,
         scope: &Scope,
         aliases: &[AliasTargets],
+        (hs, hm): (u32, u32),
     ) -> Result<Option<(u32, u32)>, Fail> {
-        let refine = self.config.refine_overlap_by_ports_and_protocols;
-        let mut hit = None;
-        {
-            let mut check = |s: u32, m: u32| -> ControlFlow<()> {
-                if Some(s) == ctx.slot {
-                    return ControlFlow::Continue(());
-                }
-                let Some(rec) = self.client(s).and_then(|c| c.get(m)) else {
-                    return ControlFlow::Continue(());
-                };
-                if !is_active(rec.status) {
-                    return ControlFlow::Continue(());
-                }
-                if refine {
-                    let other = encode::stored_request(rec).entry.scope;
-                    if !ports_protocols_overlap((scope, aliases), (&other, rec.aliases())) {
-                        return ControlFlow::Continue(());
-                    }
-                }
-                hit = Some((s, m));
-                ControlFlow::Break(())
-            };
-            let mut flow = ControlFlow::Continue(());
-            for p in all_prefixes(scope, aliases) {
-                flow = self
-                    .index
-                    .overlapping(Net::from_ipnet(p), |s, m, _| check(s, m));
-                if flow.is_break() {
-                    break;
-                }
-            }
-            if flow.is_continue() {
-                // Alias names belong to their client.
-                let names = all_names(scope, aliases).filter(|(k, _)| *k != NameKind::Alias);
-                for (kind, name) in names {
-                    if self.index.same_name(kind, name, &mut check).is_break() {
-                        break;
-                    }
-                }
-            }
-        }
-        let Some((hs, hm)) = hit else {
-            return Ok(None);
-        };
         let holder_cuid = self.cuid_arc(hs);
         let holder_cdid = self
             .client(hs)
