@@ -282,7 +282,11 @@ impl CuidMap {
         self.0.insert(cuid, slot)
     }
 
-    pub(crate) fn remove(&mut self, cuid: &str) -> Option<u32> {
+    pub(crate) fn remove<Q>(&mut self, cuid: &Q) -> Option<u32>
+    where
+        Q: ?Sized + core::hash::Hash + Eq,
+        Arc<str>: core::borrow::Borrow<Q>,
+    {
         self.0.remove(cuid)
     }
 
