@@ -17,7 +17,11 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 /// `inet:ip-prefix` text to a prefix: an address, `/`, and a length of 1–3 digits without a
 /// leading zero, at most 32 (IPv4) or 128 (IPv6).
 pub(crate) fn parse_prefix(s: &str) -> Option<IpNet> {
-    let b = s.as_bytes();
+    parse_prefix_bytes(s.as_bytes())
+}
+
+/// [`parse_prefix`] on bytes: whatever it accepts is ASCII (so valid UTF-8).
+pub(crate) fn parse_prefix_bytes(b: &[u8]) -> Option<IpNet> {
     let slash = b.iter().position(|&c| c == b'/')?;
     let (addr, len) = (b.get(..slash)?, b.get(slash + 1..)?);
     let len = prefix_len(len)?;

@@ -32,6 +32,18 @@ pub(super) fn capacity(key: u64) -> impl Fn(CapacityError) -> DecodeError {
 }
 
 pub(super) fn prefix(dec: &mut Decoder<'_>, key: u64) -> Result<IpNet> {
+    // A definite text string that parses needs no UTF-8 check (a prefix is ASCII); anything
+    // else takes the general path and its errors.
+    if let Some((3, len, n)) = read::head(dec) {
+        let start = dec.position() + n;
+        let bytes = usize::try_from(len)
+            .ok()
+            .and_then(|len| dec.input().get(start..start.checked_add(len)?));
+        if let Some(p) = bytes.and_then(super::ip::parse_prefix_bytes) {
+            dec.set_position(start + bytes.map_or(0, <[u8]>::len));
+            return Ok(p);
+        }
+    }
     read::text(dec, key, |s| {
         parse_prefix(s).ok_or(DecodeError::InvalidValue { key })
     })

@@ -250,13 +250,77 @@ fn common_targets(a: (&Scope, &[AliasTargets]), b: (&Scope, &[AliasTargets])) ->
     t
 }
 
+/// A list of `mid`s, inline up to 8 (the usual case: no allocation per request).
+#[derive(Debug, Clone)]
+enum Mids {
+    Inline(heapless::Vec<u32, 8, u8>),
+    Heap(Vec<u32>),
+}
+
+impl Default for Mids {
+    fn default() -> Mids {
+        Mids::Inline(heapless::Vec::new())
+    }
+}
+
+impl Mids {
+    fn push(&mut self, m: u32) {
+        match self {
+            Mids::Inline(v) => {
+                if let Err(m) = v.push(m) {
+                    let mut h = Vec::with_capacity(v.len() * 2);
+                    h.extend_from_slice(v);
+                    h.push(m);
+                    *self = Mids::Heap(h);
+                }
+            }
+            Mids::Heap(v) => v.push(m),
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [u32] {
+        match self {
+            Mids::Inline(v) => v,
+            Mids::Heap(v) => v,
+        }
+    }
+
+    fn as_slice(&self) -> &[u32] {
+        match self {
+            Mids::Inline(v) => v,
+            Mids::Heap(v) => v,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    /// Sorted, without repetitions.
+    fn sort_dedup(&mut self) {
+        self.as_mut_slice().sort_unstable();
+        match self {
+            Mids::Inline(v) => {
+                let mut out: heapless::Vec<u32, 8, u8> = heapless::Vec::new();
+                for &m in v.iter() {
+                    if out.last() != Some(&m) {
+                        let _ = out.push(m);
+                    }
+                }
+                *v = out;
+            }
+            Mids::Heap(v) => v.dedup(),
+        }
+    }
+}
+
 /// Same-client requests a new one overrides.
 #[derive(Debug, Default)]
 struct Overlaps {
     /// Same `trigger-mitigation`, lower `mid`: deleted.
-    replace: Vec<u32>,
+    replace: Mids,
     /// Preconfigured requests active since a signal loss, overridden by an immediate one.
-    deactivate: Vec<u32>,
+    deactivate: Mids,
 }
 
 impl<H: SignalHooks> SignalServer<H> {
@@ -333,7 +397,7 @@ impl<H: SignalHooks> SignalServer<H> {
                 ));
             }
         }
-        self.new_request(now, ctx, mid, body, stored, out)
+        self.new_request(now, ctx, mid, &body, stored, out)
     }
 
     pub(crate) fn cuid_arc(&self, slot: u32) -> alloc::sync::Arc<str> {
@@ -364,7 +428,7 @@ impl<H: SignalHooks> SignalServer<H> {
         now: Instant,
         ctx: &Ctx<'_, '_>,
         mid: u32,
-        body: MitigationRequest,
+        body: &MitigationRequest,
         stored: &[u8],
         out: &mut [u8],
     ) -> Result<Handled, Fail> {
@@ -468,7 +532,7 @@ impl<H: SignalHooks> SignalServer<H> {
         if let Some(old) = self.client(slot).and_then(|c| c.get(mid)) {
             period = period.max(inherit(old, max));
         }
-        for r in &ov.replace {
+        for r in ov.replace.as_slice() {
             if let Some(old) = self.client(slot).and_then(|c| c.get(*r)) {
                 period = period.max(inherit(old, max));
             }
@@ -509,7 +573,7 @@ impl<H: SignalHooks> SignalServer<H> {
         if trigger {
             self.count_active(slot, true);
         }
-        for r in ov.replace {
+        for &r in ov.replace.as_slice() {
             self.remove_mitigation(
                 now,
                 slot,
@@ -517,7 +581,7 @@ impl<H: SignalHooks> SignalServer<H> {
                 Removal::Terminated(TerminationReason::Replaced { by: mid }),
             );
         }
-        for d in ov.deactivate {
+        for &d in ov.deactivate.as_slice() {
             self.server_withdraw(now, slot, d, TerminationReason::ImmediatePrecedence);
         }
         if let Some((hs, hm)) = cross {
@@ -536,7 +600,7 @@ impl<H: SignalHooks> SignalServer<H> {
         }
         let conflict =
             cross.map(|(hs, hm)| self.cross_conflict_info(scope, &aliases, hs, hm, true));
-        let mut event_scope = Box::new(body.entry.scope);
+        let mut event_scope = Box::new(body.entry.scope.clone());
         event_scope.lifetime = Some(granted);
         event_scope.attack_status = None;
         self.push_event(ServerEvent::MitigationRequested {
@@ -569,9 +633,9 @@ impl<H: SignalHooks> SignalServer<H> {
         trigger: bool,
         scope: &Scope,
         aliases: &[AliasTargets],
-    ) -> (Vec<u32>, Option<(u32, u32)>) {
+    ) -> (Mids, Option<(u32, u32)>) {
         let refine = self.config.refine_overlap_by_ports_and_protocols;
-        let mut hits: Vec<u32> = Vec::new();
+        let mut hits = Mids::default();
         let mut holder = None;
         let mut visit = |s: u32, m: u32, name_kind: Option<NameKind>| {
             if Some(s) == slot {
@@ -622,16 +686,15 @@ impl<H: SignalHooks> SignalServer<H> {
         trigger: bool,
         scope: &Scope,
         aliases: &[AliasTargets],
-        mut hits: Vec<u32>,
+        mut hits: Mids,
     ) -> Result<Overlaps, Fail> {
         let mut out = Overlaps::default();
         let Some(c) = slot.and_then(|s| self.client(s)) else {
             return Ok(out);
         };
-        hits.sort_unstable();
-        hits.dedup();
+        hits.sort_dedup();
         let refine = self.config.refine_overlap_by_ports_and_protocols;
-        for m in hits {
+        for &m in hits.as_slice() {
             let Some(rec) = c.get(m) else { continue };
             if refine {
                 let other = encode::stored_request(rec).entry.scope;
@@ -907,6 +970,24 @@ pub(crate) enum Removal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mid_lists_spill_to_the_heap() {
+        let mut m = Mids::default();
+        for x in [5, 3, 5, 9, 1, 3, 7, 7] {
+            m.push(x);
+        }
+        assert!(matches!(m, Mids::Inline(_)));
+        m.sort_dedup();
+        assert_eq!(m.as_slice(), [1, 3, 5, 7, 9]);
+        for x in (0..20).rev() {
+            m.push(x);
+        }
+        assert!(matches!(m, Mids::Heap(_)));
+        m.sort_dedup();
+        assert_eq!(m.as_slice(), (0..20).collect::<Vec<_>>());
+        assert_eq!(m.len(), 20);
+    }
 
     #[test]
     fn mid_order_with_rollover() {
