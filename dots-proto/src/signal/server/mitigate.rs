@@ -324,10 +324,6 @@ struct Overlaps {
 }
 
 impl<H: SignalHooks> SignalServer<H> {
-    fn decode_request(payload: &[u8]) -> Result<MitigationRequest, Fail> {
-        MitigationRequest::decode_cbor(payload).map_err(Fail::Decode)
-    }
-
     /// Grants a lifetime under the server's policy (RFC 9132 Section 4.4.1.1: "MAY refuse an
     /// indefinite lifetime ... the granted lifetime value is returned in the response").
     pub(crate) fn grant(&self, asked: Lifetime) -> Lifetime {
@@ -360,7 +356,8 @@ impl<H: SignalHooks> SignalServer<H> {
             Code::BAD_REQUEST,
             "the 'mid' Uri-Path parameter is missing",
         ))?;
-        let body = Self::decode_request(req.payload)?;
+        let mut body = MitigationRequest::default();
+        MitigationRequest::decode_cbor_into(req.payload, &mut body).map_err(Fail::Decode)?;
         body.validate().map_err(Fail::Invalid)?;
         let scope = &body.entry.scope;
         // The canonical stored form (see `encode::pack`).
@@ -831,7 +828,8 @@ impl<H: SignalHooks> SignalServer<H> {
         if m.status == MitigationStatus::ClientWithdrawn {
             return Err(Fail::Ignore);
         }
-        let body = Self::decode_request(req.payload)?;
+        let mut body = MitigationRequest::default();
+        MitigationRequest::decode_cbor_into(req.payload, &mut body).map_err(Fail::Decode)?;
         body.validate_efficacy_update().map_err(Fail::Invalid)?;
         let scope = &body.entry.scope;
         let mut scratch = [0u8; encode::MAX_PACKED];
