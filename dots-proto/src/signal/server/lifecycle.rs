@@ -261,7 +261,7 @@ impl<H: SignalHooks> SignalServer<H> {
         for (kind, name) in super::mitigate::all_names(scope, m.aliases()) {
             self.index.insert_name(kind, name, slot, mid);
         }
-        match c.mitigations.binary_search_by_key(&mid, |x| x.mid) {
+        match c.mids.binary_search(&mid) {
             Ok(i) => {
                 if let Some(x) = c.mitigations.get_mut(i) {
                     *x = m;
@@ -271,6 +271,8 @@ impl<H: SignalHooks> SignalServer<H> {
                 // Exact growth: per-client tables are bounded and long-lived.
                 c.mitigations.reserve_exact(1);
                 c.mitigations.insert(i, m);
+                c.mids.reserve_exact(1);
+                c.mids.insert(i, mid);
             }
         }
         if deadline != Instant::MAX {
@@ -286,6 +288,7 @@ impl<H: SignalHooks> SignalServer<H> {
         };
         let Some(i) = c.find(mid) else { return };
         let mut m = c.mitigations.remove(i);
+        c.mids.remove(i);
         let scope = encode::stored_request(&m).entry.scope;
         for p in super::mitigate::all_prefixes(&scope, m.aliases()) {
             self.index.remove_prefix(Net::from_ipnet(p), slot, mid);
@@ -814,6 +817,14 @@ pub(crate) fn check_invariants<H: SignalHooks>(s: &SignalServer<H>) -> Result<()
         let slot = u32::try_from(slot).map_err(|_| String::from("slot overflow"))?;
         if s.slot_of(&c.cuid) != Some(slot) {
             return Err(format!("cuid {} not mapped to its slot", c.cuid));
+        }
+        if !c
+            .mitigations
+            .iter()
+            .map(|m| m.mid)
+            .eq(c.mids.iter().copied())
+        {
+            return Err(format!("{}: mid list out of step", c.cuid));
         }
         if c.mitigations.windows(2).any(|w| w[0].mid >= w[1].mid) {
             return Err(format!("{}: mitigations not sorted", c.cuid));

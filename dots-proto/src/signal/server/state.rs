@@ -211,6 +211,9 @@ pub(crate) struct Client {
     pub(crate) cdid: Option<Box<str>>,
     /// Sorted by `mid`.
     pub(crate) mitigations: Vec<Mitigation>,
+    /// The `mid`s of `mitigations`, in the same order: a search reads one cache line instead
+    /// of a record per step.
+    pub(crate) mids: Vec<u32>,
     /// Own mitigations running.
     pub(crate) active: u32,
     /// Mitigations running of every client whose session is this one (owner is this peer).
@@ -231,6 +234,7 @@ impl Client {
             owner,
             cdid: None,
             mitigations: Vec::new(),
+            mids: Vec::new(),
             active: 0,
             session_active: 0,
             config: None,
@@ -243,7 +247,7 @@ impl Client {
     }
 
     pub(crate) fn find(&self, mid: u32) -> Option<usize> {
-        self.mitigations.binary_search_by_key(&mid, |m| m.mid).ok()
+        self.mids.binary_search(&mid).ok()
     }
 
     pub(crate) fn get(&self, mid: u32) -> Option<&Mitigation> {
