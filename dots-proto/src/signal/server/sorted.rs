@@ -14,7 +14,7 @@
 use alloc::vec::Vec;
 
 /// Maximum keys per block.
-const BLOCK: usize = 128;
+const BLOCK: usize = 64;
 
 /// A sorted set of `K` (see the module documentation).
 #[derive(Debug, Clone)]
