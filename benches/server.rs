@@ -5,7 +5,14 @@
 //!
 //! ```sh
 //! cargo bench --bench server
+//! # instruction counts of each case, reproducible on a noisy machine:
+//! DOTS_PROFILE=20000 valgrind --tool=callgrind --collect-atstart=no \
+//!     --toggle-collect='*profile_*' target/release/deps/server-HASH
 //! ```
+//!
+//! With `DOTS_PROFILE=N` the bench builds the table, runs `N` PUTs of each case in a function
+//! of its own (`profile_new`, `profile_busy`, `profile_refresh`, `profile_decode`) and exits,
+//! without criterion: callgrind then counts each case separately (divide by `N`).
 //!
 //! Each PUT goes through the whole core: Uri-Path parsing, body decode, validation, cuid
 //! ownership, same-client and cross-client overlap checks in the prefix index, replacement of
@@ -133,7 +140,83 @@ fn table() -> (Table, isize) {
     (t, bytes)
 }
 
+/// A new mid for one target set of a client, overlapping (and replacing) its previous request
+/// for that set: the table stays at 100,000 active mitigations. `clients` clients take turns.
+fn put_new(t: &mut Table, k: usize, clients: usize) -> Code {
+    let client = k % clients;
+    let set = (k / clients) % PER_CLIENT;
+    let mid = t.next_mid[client];
+    t.next_mid[client] += 1;
+    t.last[client] = (mid, set);
+    t.put(client, set, mid)
+}
+
+/// A refresh: the same mid and parameters as the client's last request (2.04).
+fn put_refresh(t: &mut Table, k: usize) -> Code {
+    let client = k % CLIENTS;
+    let (mid, set) = t.last[client];
+    t.put(client, set, mid)
+}
+
+#[inline(never)]
+fn profile_decode(body: &[u8], n: usize) {
+    for _ in 0..n {
+        let r = MitigationRequest::decode_cbor(black_box(body)).unwrap();
+        r.validate().unwrap();
+        black_box(r);
+    }
+}
+
+#[inline(never)]
+fn profile_new(t: &mut Table, n: usize) {
+    for k in 0..n {
+        assert_eq!(put_new(t, k, CLIENTS), Code::CREATED);
+    }
+}
+
+#[inline(never)]
+fn profile_busy(t: &mut Table, n: usize) {
+    for k in 0..n {
+        assert_eq!(put_new(t, k, 16), Code::CREATED);
+    }
+}
+
+#[inline(never)]
+fn profile_refresh(t: &mut Table, n: usize) {
+    for k in 0..n {
+        assert_eq!(put_refresh(t, k), Code::CHANGED);
+    }
+}
+
+/// `DOTS_PROFILE=N`: each case `N` times in its own function, for callgrind.
+fn profile(n: usize) {
+    let (mut t, bytes) = table();
+    println!(
+        "table: {} active mitigations, {} heap bytes per active mitigation",
+        t.server.mitigation_count(),
+        bytes / (CLIENTS * PER_CLIENT) as isize
+    );
+    // One round over every client first, so that per-client vectors have their steady size.
+    for k in 0..CLIENTS {
+        put_new(&mut t, k, CLIENTS);
+    }
+    let fig8 = t.bodies[0].clone();
+    profile_decode(&fig8, n);
+    profile_new(&mut t, n);
+    profile_busy(&mut t, n);
+    profile_refresh(&mut t, n);
+    assert_eq!(t.server.mitigation_count(), CLIENTS * PER_CLIENT);
+    t.server.check_invariants().unwrap();
+}
+
 fn bench(c: &mut Criterion) {
+    if let Some(n) = std::env::var("DOTS_PROFILE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        profile(n);
+        return;
+    }
     let (mut t, bytes) = table();
     let n = (CLIENTS * PER_CLIENT) as isize;
     println!(
@@ -152,20 +235,13 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    // A new mid for one target set of a client, overlapping (and replacing) its previous
-    // request for that set: the table stays at 100,000 active mitigations.
     let mut k = 0usize;
     g.bench_function(
         "PUT new mid replacing the overlapped one (100k active)",
         |b| {
             b.iter(|| {
-                let client = k % CLIENTS;
-                let set = (k / CLIENTS) % PER_CLIENT;
+                let code = put_new(&mut t, k, CLIENTS);
                 k += 1;
-                let mid = t.next_mid[client];
-                t.next_mid[client] += 1;
-                t.last[client] = (mid, set);
-                let code = t.put(client, set, mid);
                 debug_assert_eq!(code, Code::CREATED);
                 black_box(code)
             })
@@ -179,13 +255,8 @@ fn bench(c: &mut Criterion) {
         "PUT new mid replacing the overlapped one, 16 busy clients (100k active)",
         |b| {
             b.iter(|| {
-                let client = k % 16;
-                let set = (k / 16) % PER_CLIENT;
+                let code = put_new(&mut t, k, 16);
                 k += 1;
-                let mid = t.next_mid[client];
-                t.next_mid[client] += 1;
-                t.last[client] = (mid, set);
-                let code = t.put(client, set, mid);
                 debug_assert_eq!(code, Code::CREATED);
                 black_box(code)
             })
@@ -197,10 +268,8 @@ fn bench(c: &mut Criterion) {
     let mut k = 0usize;
     g.bench_function("PUT refresh of an active mitigation (100k active)", |b| {
         b.iter(|| {
-            let client = k % CLIENTS;
+            let code = put_refresh(&mut t, k);
             k += 1;
-            let (mid, set) = t.last[client];
-            let code = t.put(client, set, mid);
             debug_assert_eq!(code, Code::CHANGED);
             black_box(code)
         })

@@ -20,6 +20,7 @@
 //! shortest integer forms.
 
 mod config;
+mod ip;
 mod read;
 mod scope;
 mod signal;
@@ -34,7 +35,7 @@ use crate::model::{
     ScopeEntry, ScopeTelemetry, SignalConfig, SignalMessage, Telemetry, TelemetrySetup,
 };
 
-pub(crate) use scope::parse_prefix;
+pub(crate) use ip::parse_prefix;
 pub use write::EncodeError;
 
 /// Why a CBOR body was rejected.
@@ -180,6 +181,12 @@ pub trait CborBody: sealed::Sealed + Sized {
     /// Decodes a complete body (no trailing bytes).
     fn decode_cbor(bytes: &[u8]) -> Result<Self, DecodeError>;
 
+    /// Decodes a complete body into `out`, replacing its content: the same as
+    /// `*out = Self::decode_cbor(bytes)?`, but large bodies are decoded where they are to
+    /// live instead of being moved there (a `MitigationRequest` is 1 KB, a `MitigationScope`
+    /// 26 KB). On error `out` holds an unspecified but valid value.
+    fn decode_cbor_into(bytes: &[u8], out: &mut Self) -> Result<(), DecodeError>;
+
     /// Encodes into `buf`, returning the number of bytes written. Too small a buffer is
     /// [`EncodeError::BufferTooSmall`] with the exact size needed; `buf` content is then
     /// unspecified.
@@ -195,12 +202,18 @@ macro_rules! body {
             // Large bodies are decoded in place and moved once.
             let mut v = <$ty>::default();
             $decode(dec, &mut v).map(|()| v)
+        }, |dec, out| {
+            *out = <$ty>::default();
+            $decode(dec, out)
         }, $encode);
     };
     ($ty:ty, $decode:path, $encode:path) => {
-        body!(@impl $ty, |dec| $decode(dec), $encode);
+        body!(@impl $ty, |dec| $decode(dec), |dec, out| {
+            *out = $decode(dec)?;
+            Ok(())
+        }, $encode);
     };
-    (@impl $ty:ty, |$dec:ident| $decode:expr, $encode:path) => {
+    (@impl $ty:ty, |$dec:ident| $decode:expr, |$d:ident, $out:ident| $decode_into:expr, $encode:path) => {
         impl sealed::Sealed for $ty {}
         impl CborBody for $ty {
             fn decode_cbor(bytes: &[u8]) -> Result<Self, DecodeError> {
@@ -209,6 +222,12 @@ macro_rules! body {
                 let v = $decode?;
                 finish(&dec, bytes)?;
                 Ok(v)
+            }
+            fn decode_cbor_into(bytes: &[u8], $out: &mut Self) -> Result<(), DecodeError> {
+                let mut dec = minicbor::Decoder::new(bytes);
+                let $d = &mut dec;
+                $decode_into?;
+                finish(&dec, bytes)
             }
             fn encode_cbor(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
                 write::encode_into(buf, self)
@@ -320,4 +339,33 @@ where
     I::IntoIter: ExactSizeIterator + Clone,
 {
     write::measure(&scope::TelemetryEntries(entries.into_iter()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Lifetime, Scope};
+
+    #[test]
+    fn decode_into_replaces_the_content() {
+        let mut s = Scope::new();
+        s.targets
+            .push_prefix("2001:db8:6401::1/128".parse().unwrap())
+            .unwrap();
+        s.lifetime = Some(Lifetime::Seconds(3600));
+        let r = MitigationRequest::new(s);
+        let mut buf = [0u8; 128];
+        let n = r.encode_cbor(&mut buf).unwrap();
+        let mut out = MitigationRequest::default();
+        out.entry.mid = Some(7);
+        out.entry.scope.targets.push_fqdn("stale.example").unwrap();
+        MitigationRequest::decode_cbor_into(&buf[..n], &mut out).unwrap();
+        assert_eq!(out, r);
+        assert_eq!(
+            MitigationRequest::decode_cbor_into(&buf[..n - 1], &mut out),
+            MitigationRequest::decode_cbor(&buf[..n - 1]).map(|_| ())
+        );
+        let mut c = SignalConfig::default();
+        assert!(SignalConfig::decode_cbor_into(&buf[..n], &mut c).is_err());
+    }
 }

@@ -1,5 +1,9 @@
 //! Strict, bounded CBOR reading on top of `minicbor::Decoder`: explicit map-key dispatch with the
 //! RFC 9132 comprehension rules, duplicate detection, a nesting limit, and an iterative skip.
+//!
+//! Each reader first tries a fast path on the raw input bytes for the usual well-formed item
+//! (definite-length heads, see [`head`]) and otherwise falls back to `minicbor`'s typed
+//! decoding, which then reports the precise error: both paths accept exactly the same inputs.
 
 use minicbor::data::Type;
 use minicbor::Decoder;
@@ -13,6 +17,54 @@ use crate::model::{CapacityError, Decimal2, MAX_TEXT_LEN};
 pub(crate) const MAX_DEPTH: usize = 16;
 
 pub(crate) type Result<T> = core::result::Result<T, DecodeError>;
+
+/// The head of the data item at the decoder's position when it has a definite argument
+/// (additional information 0–27): `(major type, argument, head length)`. `None` for the rest
+/// (indefinite lengths, reserved values, simple values, truncation), which the callers leave to
+/// `minicbor` and its error reporting.
+#[inline]
+pub(crate) fn head(dec: &Decoder<'_>) -> Option<(u8, u64, usize)> {
+    let input = dec.input();
+    let pos = dec.position();
+    let rest = input.get(pos..)?;
+    let (&first, args) = rest.split_first()?;
+    let major = first >> 5;
+    match first & 0x1f {
+        ai @ 0..=23 => Some((major, u64::from(ai), 1)),
+        24 => Some((major, u64::from(*args.first()?), 2)),
+        25 => {
+            let b: [u8; 2] = args.get(..2)?.try_into().ok()?;
+            Some((major, u64::from(u16::from_be_bytes(b)), 3))
+        }
+        26 => {
+            let b: [u8; 4] = args.get(..4)?.try_into().ok()?;
+            Some((major, u64::from(u32::from_be_bytes(b)), 5))
+        }
+        27 => {
+            let b: [u8; 8] = args.get(..8)?.try_into().ok()?;
+            Some((major, u64::from_be_bytes(b), 9))
+        }
+        _ => None,
+    }
+}
+
+/// Skips `n` bytes (a head [`head`] returned, within the input).
+#[inline]
+fn advance(dec: &mut Decoder<'_>, n: usize) {
+    dec.set_position(dec.position() + n);
+}
+
+/// An unsigned integer head (major type 0), consumed; `None` (nothing consumed) otherwise.
+#[inline]
+pub(crate) fn fast_uint(dec: &mut Decoder<'_>) -> Option<u64> {
+    match head(dec) {
+        Some((0, v, n)) => {
+            advance(dec, n);
+            Some(v)
+        }
+        _ => None,
+    }
+}
 
 pub(crate) fn map_err(dec: &Decoder<'_>, e: minicbor::decode::Error) -> DecodeError {
     if e.is_end_of_input() {
@@ -57,6 +109,9 @@ fn is_negative(t: Type) -> bool {
 
 /// An unsigned integer (major type 0) that must fit `T`.
 pub(crate) fn uint<T: TryFrom<u64>>(dec: &mut Decoder<'_>, key: u64) -> Result<T> {
+    if let Some(v) = fast_uint(dec) {
+        return T::try_from(v).map_err(|_| DecodeError::OutOfRange { key });
+    }
     let t = datatype(dec)?;
     if !is_unsigned(t) {
         return Err(wrong_type(dec, key));
@@ -67,6 +122,20 @@ pub(crate) fn uint<T: TryFrom<u64>>(dec: &mut Decoder<'_>, key: u64) -> Result<T
 
 /// A signed integer (major type 0 or 1) that fits `i64`.
 pub(crate) fn int(dec: &mut Decoder<'_>, key: u64) -> Result<i64> {
+    match head(dec) {
+        Some((0, v, n)) => {
+            advance(dec, n);
+            return i64::try_from(v).map_err(|_| DecodeError::OutOfRange { key });
+        }
+        Some((1, v, n)) => {
+            advance(dec, n);
+            // -1 - v, which fits i64 exactly when v does.
+            return i64::try_from(v)
+                .map(|v| -1 - v)
+                .map_err(|_| DecodeError::OutOfRange { key });
+        }
+        _ => {}
+    }
     let t = datatype(dec)?;
     if !is_unsigned(t) && !is_negative(t) {
         return Err(wrong_type(dec, key));
@@ -83,6 +152,17 @@ pub(crate) fn int(dec: &mut Decoder<'_>, key: u64) -> Result<i64> {
 
 /// A boolean (simple values 20/21).
 pub(crate) fn boolean(dec: &mut Decoder<'_>, key: u64) -> Result<bool> {
+    match dec.input().get(dec.position()) {
+        Some(0xf4) => {
+            advance(dec, 1);
+            return Ok(false);
+        }
+        Some(0xf5) => {
+            advance(dec, 1);
+            return Ok(true);
+        }
+        _ => {}
+    }
     if datatype(dec)? != Type::Bool {
         return Err(wrong_type(dec, key));
     }
@@ -106,6 +186,17 @@ pub(crate) fn text<R>(
     key: u64,
     f: impl FnOnce(&str) -> Result<R>,
 ) -> Result<R> {
+    if let Some((3, len, n)) = head(dec) {
+        let start = dec.position() + n;
+        let s = usize::try_from(len)
+            .ok()
+            .and_then(|len| dec.input().get(start..start.checked_add(len)?))
+            .and_then(|b| core::str::from_utf8(b).ok());
+        if let Some(s) = s {
+            dec.set_position(start + s.len());
+            return f(s);
+        }
+    }
     match datatype(dec)? {
         Type::String => {
             let s = dec.str().map_err(|e| map_err(dec, e))?;
@@ -185,11 +276,19 @@ pub(crate) fn array(
     if depth > MAX_DEPTH {
         return Err(DecodeError::TooDeep { limit: MAX_DEPTH });
     }
-    match datatype(dec)? {
-        Type::Array | Type::ArrayIndef => {}
-        _ => return Err(wrong_type(dec, key)),
-    }
-    let len = dec.array().map_err(|e| map_err(dec, e))?;
+    let len = match head(dec) {
+        Some((4, len, n)) => {
+            advance(dec, n);
+            Some(len)
+        }
+        _ => {
+            match datatype(dec)? {
+                Type::Array | Type::ArrayIndef => {}
+                _ => return Err(wrong_type(dec, key)),
+            }
+            dec.array().map_err(|e| map_err(dec, e))?
+        }
+    };
     let mut i = 0usize;
     loop {
         match len {
@@ -217,11 +316,19 @@ pub(crate) fn map(
     if depth > MAX_DEPTH {
         return Err(DecodeError::TooDeep { limit: MAX_DEPTH });
     }
-    match datatype(dec)? {
-        Type::Map | Type::MapIndef => {}
-        _ => return Err(wrong_type(dec, within)),
-    }
-    let len = dec.map().map_err(|e| map_err(dec, e))?;
+    let len = match head(dec) {
+        Some((5, len, n)) => {
+            advance(dec, n);
+            Some(len)
+        }
+        _ => {
+            match datatype(dec)? {
+                Type::Map | Type::MapIndef => {}
+                _ => return Err(wrong_type(dec, within)),
+            }
+            dec.map().map_err(|e| map_err(dec, e))?
+        }
+    };
     let mut seen: u64 = 0;
     let mut i: u64 = 0;
     loop {
@@ -232,10 +339,15 @@ pub(crate) fn map(
         }
         i = i.saturating_add(1);
         let key_pos = dec.position();
-        if !is_unsigned(datatype(dec)?) {
-            return Err(DecodeError::InvalidKey { offset: key_pos });
-        }
-        let key = dec.u64().map_err(|e| map_err(dec, e))?;
+        let key = match fast_uint(dec) {
+            Some(key) => key,
+            None => {
+                if !is_unsigned(datatype(dec)?) {
+                    return Err(DecodeError::InvalidKey { offset: key_pos });
+                }
+                dec.u64().map_err(|e| map_err(dec, e))?
+            }
+        };
         match known.iter().position(|k| *k == key) {
             Some(idx) => {
                 let bit = 1u64 << (idx % 64);

@@ -2,11 +2,14 @@
 
 use alloc::string::String;
 
+use core::net::{Ipv4Addr, Ipv6Addr};
+
 use dots_codec::cbor::CborBody;
 use dots_codec::coap::Code;
+use dots_codec::ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use dots_codec::model::{
-    ActivationType, ConflictCause, ConflictInformation, Lifetime, MitigationRequest, Scope,
-    ScopeEntry,
+    ActivationType, ConflictCause, ConflictInformation, IcmpTypeRange, Lifetime, MitigationRequest,
+    PortRange, Scope, ScopeEntry,
 };
 use dots_codec::path::Content;
 
@@ -20,10 +23,227 @@ use crate::time::Instant;
 /// writes it (definite lengths, keys ascending): map(1), key 1, map(1), key 2, array(1).
 const ONE_ENTRY_PREFIX: [u8; 5] = [0xa1, 0x01, 0xa1, 0x02, 0x81];
 
-/// The stored request of a record. The bytes are the server's own encoding, so decoding does
+/// The stored request of a record. The bytes are the server's own packing, so unpacking does
 /// not fail; should it ever, an empty request stands in.
 pub(crate) fn stored_request(m: &Mitigation) -> MitigationRequest {
-    MitigationRequest::decode_cbor(&m.request).unwrap_or_default()
+    let mut r = MitigationRequest::default();
+    if unpack(&m.request, &mut r.entry.scope).is_none() {
+        r = MitigationRequest::default();
+    }
+    r
+}
+
+// ---- the stored form of a request ---------------------------------------------------------
+//
+// A record keeps the canonical form of its request (the scope without `lifetime` and
+// `attack-status`, `trigger-mitigation` only when false) packed as bytes: lists as a count and
+// fixed-size items, prefixes as family, length and address bytes, texts as length and bytes.
+// Equal canonical scopes pack to equal bytes and different ones to different bytes, so a
+// refresh is recognized by comparing bytes; packing needs no text formatting and unpacking no
+// parsing. The CBOR form exists only on the way out (GET, notifications, snapshots).
+
+/// Largest packed scope: 8 + 4 prefixes of 18 bytes, 8 + 4 port ranges of 5, 8 protocols, 4
+/// ICMP ranges of 3, the text members (at most `TEXT_CAPACITY` with their own length bytes,
+/// plus one activation byte per ACL), and the counts.
+pub(crate) const MAX_PACKED: usize = 1024;
+
+/// A bounded byte writer; `None` once full (which the limits above rule out).
+struct Packer<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+}
+
+impl Packer<'_> {
+    fn put(&mut self, bytes: &[u8]) -> Option<()> {
+        let end = self.len.checked_add(bytes.len())?;
+        self.buf.get_mut(self.len..end)?.copy_from_slice(bytes);
+        self.len = end;
+        Some(())
+    }
+
+    fn byte(&mut self, b: u8) -> Option<()> {
+        let slot = self.buf.get_mut(self.len)?;
+        *slot = b;
+        self.len += 1;
+        Some(())
+    }
+
+    fn count(&mut self, n: usize) -> Option<()> {
+        self.byte(u8::try_from(n).ok()?)
+    }
+
+    fn prefixes(&mut self, list: &[IpNet]) -> Option<()> {
+        self.count(list.len())?;
+        for p in list {
+            match p {
+                IpNet::V4(n) => {
+                    self.put(&[4, n.prefix_len()])?;
+                    self.put(&n.addr().octets())?;
+                }
+                IpNet::V6(n) => {
+                    self.put(&[6, n.prefix_len()])?;
+                    self.put(&n.addr().octets())?;
+                }
+            }
+        }
+        Some(())
+    }
+
+    fn ports(&mut self, list: &[PortRange]) -> Option<()> {
+        self.count(list.len())?;
+        for r in list {
+            let [l0, l1] = r.lower.to_be_bytes();
+            let [u0, u1] = r.upper.unwrap_or(0).to_be_bytes();
+            self.put(&[l0, l1, u8::from(r.upper.is_some()), u0, u1])?;
+        }
+        Some(())
+    }
+
+    fn texts<'a>(&mut self, items: impl Iterator<Item = &'a str> + Clone) -> Option<()> {
+        self.count(items.clone().count())?;
+        for t in items {
+            self.count(t.len())?;
+            self.put(t.as_bytes())?;
+        }
+        Some(())
+    }
+}
+
+/// Packs the canonical form of `scope` into `buf` (at least [`MAX_PACKED`] bytes); returns the
+/// length.
+pub(crate) fn pack(scope: &Scope, buf: &mut [u8]) -> Option<usize> {
+    let mut p = Packer { buf, len: 0 };
+    let t = &scope.targets;
+    p.byte(u8::from(scope.trigger_mitigation == Some(false)))?;
+    p.prefixes(&t.prefixes)?;
+    p.ports(&t.port_ranges)?;
+    p.count(t.protocols.len())?;
+    p.put(&t.protocols)?;
+    p.texts(t.fqdns())?;
+    p.texts(t.uris())?;
+    p.texts(t.alias_names())?;
+    p.count(scope.acl_list().count())?;
+    for acl in scope.acl_list() {
+        p.count(acl.name.len())?;
+        p.put(acl.name.as_bytes())?;
+        p.byte(
+            acl.activation_type
+                .map_or(0, |a| a.value().saturating_add(1)),
+        )?;
+    }
+    let ch = &scope.call_home;
+    p.prefixes(&ch.source_prefixes)?;
+    p.ports(&ch.source_port_ranges)?;
+    p.count(ch.source_icmp_type_ranges.len())?;
+    for r in &ch.source_icmp_type_ranges {
+        p.put(&[r.lower, u8::from(r.upper.is_some()), r.upper.unwrap_or(0)])?;
+    }
+    Some(p.len)
+}
+
+/// Reads packed bytes.
+struct Unpacker<'b>(&'b [u8]);
+
+impl<'b> Unpacker<'b> {
+    fn take(&mut self, n: usize) -> Option<&'b [u8]> {
+        let (a, b) = (self.0.get(..n)?, self.0.get(n..)?);
+        self.0 = b;
+        Some(a)
+    }
+
+    fn byte(&mut self) -> Option<u8> {
+        self.take(1)?.first().copied()
+    }
+
+    fn text(&mut self) -> Option<&'b str> {
+        let n = self.byte()?;
+        core::str::from_utf8(self.take(usize::from(n))?).ok()
+    }
+
+    fn prefixes<const N: usize>(&mut self, out: &mut heapless::Vec<IpNet, N, u8>) -> Option<()> {
+        for _ in 0..self.byte()? {
+            let (family, len) = (self.byte()?, self.byte()?);
+            let net = if family == 4 {
+                let a: [u8; 4] = self.take(4)?.try_into().ok()?;
+                IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), len).ok()?)
+            } else {
+                let a: [u8; 16] = self.take(16)?.try_into().ok()?;
+                IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), len).ok()?)
+            };
+            out.push(net).ok()?;
+        }
+        Some(())
+    }
+
+    fn ports<const N: usize>(&mut self, out: &mut heapless::Vec<PortRange, N, u8>) -> Option<()> {
+        for _ in 0..self.byte()? {
+            let b = self.take(5)?;
+            let (l, has, u) = (
+                u16::from_be_bytes([*b.first()?, *b.get(1)?]),
+                *b.get(2)? != 0,
+                u16::from_be_bytes([*b.get(3)?, *b.get(4)?]),
+            );
+            out.push(PortRange {
+                lower: l,
+                upper: has.then_some(u),
+            })
+            .ok()?;
+        }
+        Some(())
+    }
+}
+
+/// Unpacks [`pack`]ed bytes into an empty `scope`.
+pub(crate) fn unpack(bytes: &[u8], scope: &mut Scope) -> Option<()> {
+    let mut u = Unpacker(bytes);
+    if u.byte()? != 0 {
+        scope.trigger_mitigation = Some(false);
+    }
+    let t = &mut scope.targets;
+    u.prefixes(&mut t.prefixes)?;
+    u.ports(&mut t.port_ranges)?;
+    for _ in 0..u.byte()? {
+        t.protocols.push(u.byte()?).ok()?;
+    }
+    for _ in 0..u.byte()? {
+        t.push_fqdn(u.text()?).ok()?;
+    }
+    for _ in 0..u.byte()? {
+        t.push_uri(u.text()?).ok()?;
+    }
+    for _ in 0..u.byte()? {
+        t.push_alias_name(u.text()?).ok()?;
+    }
+    for _ in 0..u.byte()? {
+        let name = u.text()?;
+        let act = match u.byte()? {
+            0 => None,
+            v => Some(ActivationType::from_value(u64::from(v - 1))?),
+        };
+        scope.push_acl(name, act).ok()?;
+    }
+    let ch = &mut scope.call_home;
+    u.prefixes(&mut ch.source_prefixes)?;
+    u.ports(&mut ch.source_port_ranges)?;
+    for _ in 0..u.byte()? {
+        let b = u.take(3)?;
+        ch.source_icmp_type_ranges
+            .push(IcmpTypeRange {
+                lower: *b.first()?,
+                upper: (*b.get(1)? != 0).then_some(*b.get(2)?),
+            })
+            .ok()?;
+    }
+    u.0.is_empty().then_some(())
+}
+
+/// The canonical CBOR of a stored request (snapshots).
+pub(crate) fn stored_cbor(m: &Mitigation) -> alloc::vec::Vec<u8> {
+    let r = stored_request(m);
+    let mut v = alloc::vec![0u8; r.encoded_len()];
+    let n = r.encode_cbor(&mut v).unwrap_or(0);
+    v.truncate(n);
+    v
 }
 
 /// The `scope` entry of a record as a GET response or notification shows it.
@@ -158,6 +378,49 @@ fn write_one(entry: ScopeEntry, out: &mut [u8]) -> usize {
     MitigationRequest { entry }.encode_cbor(out).unwrap_or(0)
 }
 
+/// A CBOR head (major type `major`, argument `v`, shortest form) into `out` at `at`; returns
+/// the position after it.
+fn cbor_head(out: &mut [u8], at: usize, major: u8, v: u64) -> Option<usize> {
+    let m = major << 5;
+    let mut h = [0u8; 9];
+    let n = if v < 24 {
+        h[0] = m | v as u8;
+        1
+    } else if let Ok(v) = u8::try_from(v) {
+        h[..2].copy_from_slice(&[m | 24, v]);
+        2
+    } else if let Ok(v) = u16::try_from(v) {
+        h[0] = m | 25;
+        h[1..3].copy_from_slice(&v.to_be_bytes());
+        3
+    } else if let Ok(v) = u32::try_from(v) {
+        h[0] = m | 26;
+        h[1..5].copy_from_slice(&v.to_be_bytes());
+        5
+    } else {
+        h[0] = m | 27;
+        h[1..9].copy_from_slice(&v.to_be_bytes());
+        9
+    };
+    out.get_mut(at..at + n)?.copy_from_slice(h.get(..n)?);
+    Some(at + n)
+}
+
+/// `{1: {2: [{5: mid, 14: lifetime}]}}` written directly (what the codec writes for that
+/// entry: definite lengths, keys ascending, shortest integers).
+fn mid_lifetime(mid: u32, lifetime: Lifetime, out: &mut [u8]) -> Option<usize> {
+    let at = ONE_ENTRY_PREFIX.len();
+    out.get_mut(..at)?.copy_from_slice(&ONE_ENTRY_PREFIX);
+    out.get_mut(at..at + 2)?
+        .copy_from_slice(&[0xa2, dots_codec::keys::MID as u8]);
+    let at = cbor_head(out, at + 2, 0, u64::from(mid))?;
+    *out.get_mut(at)? = dots_codec::keys::LIFETIME as u8;
+    match lifetime {
+        Lifetime::Seconds(s) => cbor_head(out, at + 1, 0, u64::from(s)),
+        Lifetime::Indefinite => cbor_head(out, at + 1, 1, 0),
+    }
+}
+
 /// 2.01/2.04 to a PUT: `{mid, lifetime}` (RFC 9132 Figure 10), with `conflict-information`
 /// when it conflicts with another client's mitigation.
 pub(crate) fn lifetime_response(
@@ -167,6 +430,11 @@ pub(crate) fn lifetime_response(
     conflict: Option<ConflictInformation>,
     out: &mut [u8],
 ) -> Handled {
+    if conflict.is_none() {
+        if let Some(n) = mid_lifetime(mid, lifetime, out) {
+            return Handled::Respond(Response::cbor(code, n));
+        }
+    }
     let mut e = ScopeEntry {
         mid: Some(mid),
         conflict_information: conflict,
@@ -219,4 +487,130 @@ pub(crate) fn acl_failure(
     let mut r = Response::cbor(Code::SERVICE_UNAVAILABLE, write_one(e, out));
     r.max_age = Some(retry_after);
     Handled::Respond(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dots_codec::model::ScopeEntry;
+
+    fn sample() -> Scope {
+        let mut s = Scope::new();
+        let t = &mut s.targets;
+        t.push_prefix("2001:db8:6401::1/128".parse().unwrap())
+            .unwrap();
+        t.push_prefix("10.1.2.0/24".parse().unwrap()).unwrap();
+        t.port_ranges.push(PortRange::single(443)).unwrap();
+        t.port_ranges.push(PortRange::new(8000, 8080)).unwrap();
+        t.protocols.push(6).unwrap();
+        t.protocols.push(17).unwrap();
+        t.push_fqdn("www.example.com").unwrap();
+        t.push_uri("https://example.com/a").unwrap();
+        t.push_alias_name("web").unwrap();
+        s.push_acl("acl-1", Some(ActivationType::Immediate))
+            .unwrap();
+        s.push_acl("acl-2", None).unwrap();
+        s.trigger_mitigation = Some(false);
+        let ch = &mut s.call_home;
+        ch.source_prefixes
+            .push("192.0.2.0/24".parse().unwrap())
+            .unwrap();
+        ch.source_port_ranges.push(PortRange::new(1, 2)).unwrap();
+        ch.source_icmp_type_ranges
+            .push(IcmpTypeRange {
+                lower: 3,
+                upper: Some(4),
+            })
+            .unwrap();
+        ch.source_icmp_type_ranges
+            .push(IcmpTypeRange {
+                lower: 8,
+                upper: None,
+            })
+            .unwrap();
+        s
+    }
+
+    fn packed(s: &Scope) -> alloc::vec::Vec<u8> {
+        let mut buf = [0u8; MAX_PACKED];
+        let n = pack(s, &mut buf).unwrap();
+        buf[..n].to_vec()
+    }
+
+    #[test]
+    fn pack_round_trips_the_canonical_scope() {
+        let s = sample();
+        let mut back = Scope::new();
+        unpack(&packed(&s), &mut back).unwrap();
+        assert_eq!(back, s);
+        // lifetime and attack-status are not part of it; trigger-mitigation true is the default.
+        let mut t = s.clone();
+        t.lifetime = Some(Lifetime::Seconds(60));
+        t.attack_status = Some(dots_codec::model::AttackStatus::UnderAttack);
+        assert_eq!(packed(&t), packed(&s));
+        let mut a = Scope::new();
+        a.targets.push_fqdn("a.example").unwrap();
+        let mut b = a.clone();
+        b.trigger_mitigation = Some(true);
+        assert_eq!(packed(&a), packed(&b));
+        // Truncated or extended bytes do not unpack.
+        let p = packed(&s);
+        assert!(unpack(&p[..p.len() - 1], &mut Scope::new()).is_none());
+        let mut longer = p.clone();
+        longer.push(0);
+        assert!(unpack(&longer, &mut Scope::new()).is_none());
+    }
+
+    #[test]
+    fn different_scopes_pack_differently() {
+        let base = sample();
+        let mut variants = alloc::vec::Vec::new();
+        let mut v = base.clone();
+        v.targets.port_ranges[0] = PortRange::new(443, 443);
+        variants.push(v);
+        let mut v = base.clone();
+        v.targets.prefixes[1] = "10.1.2.0/25".parse().unwrap();
+        variants.push(v);
+        let mut v = base.clone();
+        v.targets.prefixes[1] = "10.1.2.1/24".parse().unwrap();
+        variants.push(v);
+        let mut v = base.clone();
+        v.trigger_mitigation = None;
+        variants.push(v);
+        let mut v = base.clone();
+        v.call_home.source_icmp_type_ranges[1].upper = Some(8);
+        variants.push(v);
+        let mut v = base.clone();
+        v.targets.protocols.pop();
+        variants.push(v);
+        for v in &variants {
+            assert_ne!(packed(v), packed(&base), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn the_put_response_is_the_codec_encoding() {
+        for mid in [0, 1, 23, 24, 255, 256, 65_535, 65_536, u32::MAX] {
+            for lifetime in [
+                Lifetime::Seconds(0),
+                Lifetime::Seconds(3600),
+                Lifetime::Seconds(u32::MAX),
+                Lifetime::Indefinite,
+            ] {
+                let mut e = ScopeEntry {
+                    mid: Some(mid),
+                    ..ScopeEntry::default()
+                };
+                e.scope.lifetime = Some(lifetime);
+                let mut want = [0u8; 64];
+                let n = MitigationRequest { entry: e }
+                    .encode_cbor(&mut want)
+                    .unwrap();
+                let mut got = [0u8; 64];
+                let m = mid_lifetime(mid, lifetime, &mut got).unwrap();
+                assert_eq!(got[..m], want[..n], "{mid} {lifetime:?}");
+            }
+        }
+        assert_eq!(mid_lifetime(1, Lifetime::Indefinite, &mut [0u8; 8]), None);
+    }
 }

@@ -11,17 +11,21 @@
 //!   aligned).
 //!
 //! So a lookup costs `O(L log n + k)` for `L` lengths in use and `k` results, whatever the number
-//! `n` of stored prefixes. The global index (every client) answers cross-client questions with an
-//! early exit; each client keeps a small sorted index of its own targets for same-client
-//! questions, so those never walk other clients' entries. FQDNs (case-insensitive) and URIs have
-//! exact-match maps; alias names are per client.
+//! `n` of stored prefixes. One index holds every client's targets, keyed by prefix, then client
+//! slot, then `mid`: cross-client questions walk it with an early exit, and same-client
+//! questions read only the client's own run of keys for each ancestor (the entries of one
+//! prefix are sorted by slot), so neither walks other clients' entries of an exact match. The
+//! keys sit in sorted blocks ([`SortedSet`]). FQDNs (case-insensitive), URIs and alias names
+//! (scoped to their client) have exact-match maps.
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::ops::ControlFlow;
 
 use dots_codec::ipnet::IpNet;
+
+use super::sorted::SortedSet;
 
 /// A prefix in the 128-bit space: network address and length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -94,6 +98,20 @@ impl LenSet {
         }
     }
 
+    /// Whether a length above `len` is in use.
+    pub(crate) fn any_above(&self, len: u8) -> bool {
+        let from = usize::from(len) + 1;
+        self.0.iter().enumerate().any(|(i, &w)| {
+            let base = i * 64;
+            let keep = match from.checked_sub(base) {
+                None => u64::MAX,
+                Some(d) if d >= 64 => 0,
+                Some(d) => u64::MAX << d,
+            };
+            w & keep != 0
+        })
+    }
+
     /// The lengths in use that are `<= max`, ascending.
     pub(crate) fn up_to(&self, max: u8) -> impl Iterator<Item = u8> + '_ {
         let max = u32::from(max.min(128));
@@ -121,9 +139,9 @@ impl LenSet {
 /// The kind of a name target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum NameKind {
-    Fqdn,
-    Uri,
-    Alias,
+    Fqdn = 0,
+    Uri = 1,
+    Alias = 2,
 }
 
 /// Normalizes a name for comparison: FQDNs are case-insensitive and a trailing dot is
@@ -190,10 +208,11 @@ type NameMap = BTreeMap<Box<str>, Vec<(u32, u32)>>;
 /// Every client's targets.
 #[derive(Debug, Default)]
 pub(crate) struct GlobalIndex {
-    prefixes: BTreeSet<GKey>,
+    prefixes: SortedSet<GKey>,
     counts: Vec<u32>,
     lens: LenSet,
-    names: [NameMap; 2],
+    /// FQDNs, URIs, alias names.
+    names: [NameMap; 3],
 }
 
 impl GlobalIndex {
@@ -236,43 +255,28 @@ impl GlobalIndex {
             let a = net.truncate(l);
             let lo = GKey::new(a, 0, 0);
             let hi = GKey::new(a, u32::MAX, u32::MAX);
-            for k in self.prefixes.range(lo..=hi) {
+            for k in self.prefixes.range(lo, hi) {
                 f(k.slot(), k.mid, k.net())?;
             }
         }
-        if net.len < 128 {
-            let first = Net {
-                len: net.len + 1,
-                ..net
-            };
-            let end = Net::new(net.last(), 128);
-            let lo = GKey::new(first, 0, 0);
-            let hi = GKey::new(end, u32::MAX, u32::MAX);
-            for k in self.prefixes.range(lo..=hi) {
-                if k.net().len > net.len {
-                    f(k.slot(), k.mid, k.net())?;
-                }
-            }
-        }
+        self.descendants(net, |k| f(k.slot(), k.mid, k.net()))?;
         ControlFlow::Continue(())
     }
 
     fn map(&self, kind: NameKind) -> Option<&NameMap> {
-        match kind {
-            NameKind::Fqdn => self.names.first(),
-            NameKind::Uri => self.names.get(1),
-            NameKind::Alias => None,
-        }
+        self.names.get(kind as usize)
+    }
+
+    fn map_mut(&mut self, kind: NameKind) -> Option<&mut NameMap> {
+        self.names.get_mut(kind as usize)
     }
 
     pub(crate) fn insert_name(&mut self, kind: NameKind, name: &str, slot: u32, mid: u32) {
         let mut buf = [0; 256];
         let n = normalize(kind, name, &mut buf);
         let key = norm_str(&buf, n);
-        let map = match kind {
-            NameKind::Fqdn => &mut self.names[0],
-            NameKind::Uri => &mut self.names[1],
-            NameKind::Alias => return,
+        let Some(map) = self.map_mut(kind) else {
+            return;
         };
         let v = match map.get_mut(key) {
             Some(v) => v,
@@ -287,10 +291,8 @@ impl GlobalIndex {
         let mut buf = [0; 256];
         let n = normalize(kind, name, &mut buf);
         let key = norm_str(&buf, n);
-        let map = match kind {
-            NameKind::Fqdn => &mut self.names[0],
-            NameKind::Uri => &mut self.names[1],
-            NameKind::Alias => return,
+        let Some(map) = self.map_mut(kind) else {
+            return;
         };
         if let Some(v) = map.get_mut(key) {
             v.retain(|&e| e != (slot, mid));
@@ -300,7 +302,8 @@ impl GlobalIndex {
         }
     }
 
-    /// Calls `f(slot, mid)` for every entry with the same name, until `f` breaks.
+    /// Calls `f(slot, mid)` for every entry with the same name, until `f` breaks. Alias names
+    /// belong to their client: callers asking across clients skip them.
     pub(crate) fn same_name(
         &self,
         kind: NameKind,
@@ -312,6 +315,65 @@ impl GlobalIndex {
         if let Some(v) = self.map(kind).and_then(|m| m.get(norm_str(&buf, n))) {
             for &(s, m) in v {
                 f(s, m)?;
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Calls `f(mid)` for every request of client `slot` with the same name.
+    pub(crate) fn same_name_in(
+        &self,
+        kind: NameKind,
+        name: &str,
+        slot: u32,
+        mut f: impl FnMut(u32),
+    ) {
+        let mut buf = [0; 256];
+        let n = normalize(kind, name, &mut buf);
+        if let Some(v) = self.map(kind).and_then(|m| m.get(norm_str(&buf, n))) {
+            for &(_, m) in v.iter().filter(|&&(s, _)| s == slot) {
+                f(m);
+            }
+        }
+    }
+
+    /// Calls `f(mid, stored prefix)` for every prefix of client `slot` overlapping `net`.
+    pub(crate) fn overlapping_in(&self, net: Net, slot: u32, mut f: impl FnMut(u32, Net)) {
+        for l in self.lens.up_to(net.len) {
+            let a = net.truncate(l);
+            for k in self
+                .prefixes
+                .range(GKey::new(a, slot, 0), GKey::new(a, slot, u32::MAX))
+            {
+                f(k.mid, a);
+            }
+        }
+        let _ = self.descendants(net, |k| {
+            if k.slot() == slot {
+                f(k.mid, k.net());
+            }
+            ControlFlow::Continue(())
+        });
+    }
+
+    /// Entries strictly inside `net` (longer prefixes within its range).
+    fn descendants(
+        &self,
+        net: Net,
+        mut f: impl FnMut(&GKey) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        if net.len < 128 && self.lens.any_above(net.len) {
+            let first = Net {
+                len: net.len + 1,
+                ..net
+            };
+            let end = Net::new(net.last(), 128);
+            let lo = GKey::new(first, 0, 0);
+            let hi = GKey::new(end, u32::MAX, u32::MAX);
+            for k in self.prefixes.range(lo, hi) {
+                if k.net().len > net.len {
+                    f(k)?;
+                }
             }
         }
         ControlFlow::Continue(())
@@ -329,146 +391,11 @@ impl GlobalIndex {
 
     /// Name entries (for consistency checks).
     pub(crate) fn name_entries(&self) -> impl Iterator<Item = (NameKind, &str, u32, u32)> + '_ {
-        let kinds = [NameKind::Fqdn, NameKind::Uri];
+        let kinds = [NameKind::Fqdn, NameKind::Uri, NameKind::Alias];
         self.names.iter().zip(kinds).flat_map(|(m, k)| {
             m.iter()
                 .flat_map(move |(n, v)| v.iter().map(move |&(s, mid)| (k, &**n, s, mid)))
         })
-    }
-}
-
-/// A client index key, 24 bytes, ordered by network, length, `mid`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct CKey {
-    hi: u64,
-    lo: u64,
-    len: u8,
-    mid: u32,
-}
-
-impl CKey {
-    fn new(net: Net, mid: u32) -> CKey {
-        CKey {
-            hi: net.hi,
-            lo: net.lo,
-            len: net.len,
-            mid,
-        }
-    }
-
-    fn net(&self) -> Net {
-        Net {
-            hi: self.hi,
-            lo: self.lo,
-            len: self.len,
-        }
-    }
-}
-
-/// One client's targets: sorted vectors (a client holds a bounded number of requests).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ClientIndex {
-    prefixes: Vec<CKey>,
-    lens: LenSet,
-    names: Vec<(NameKind, Box<str>, u32)>,
-}
-
-impl ClientIndex {
-    pub(crate) fn insert_prefix(&mut self, net: Net, mid: u32) {
-        let k = CKey::new(net, mid);
-        if let Err(at) = self.prefixes.binary_search(&k) {
-            // Exact growth: a client's index is small and long-lived.
-            self.prefixes.reserve_exact(1);
-            self.prefixes.insert(at, k);
-            self.lens.insert(net.len);
-        }
-    }
-
-    pub(crate) fn remove_mid(&mut self, mid: u32) {
-        self.prefixes.retain(|k| k.mid != mid);
-        self.names.retain(|(_, _, m)| *m != mid);
-        self.lens = LenSet::default();
-        for k in &self.prefixes {
-            self.lens.insert(k.len);
-        }
-    }
-
-    pub(crate) fn insert_name(&mut self, kind: NameKind, name: &str, mid: u32) {
-        let mut buf = [0; 256];
-        let n = normalize(kind, name, &mut buf);
-        let key = norm_str(&buf, n);
-        let pos = self
-            .names
-            .binary_search_by(|(k, s, m)| (*k, &**s, *m).cmp(&(kind, key, mid)));
-        if let Err(at) = pos {
-            self.names.reserve_exact(1);
-            self.names.insert(at, (kind, Box::from(key), mid));
-        }
-    }
-
-    /// Calls `f(mid, stored prefix)` for every prefix of the client overlapping `net`.
-    pub(crate) fn overlapping(&self, net: Net, mut f: impl FnMut(u32, Net)) {
-        for l in self.lens.up_to(net.len) {
-            let a = net.truncate(l);
-            let start = self.prefixes.partition_point(|k| k.net() < a);
-            for k in self
-                .prefixes
-                .iter()
-                .skip(start)
-                .take_while(|k| k.net() == a)
-            {
-                f(k.mid, a);
-            }
-        }
-        if net.len < 128 {
-            let first = Net {
-                len: net.len + 1,
-                ..net
-            };
-            let end = Net::new(net.last(), 128);
-            let start = self.prefixes.partition_point(|k| k.net() < first);
-            for k in self
-                .prefixes
-                .iter()
-                .skip(start)
-                .take_while(|k| k.net() <= end)
-            {
-                if k.len > net.len {
-                    f(k.mid, k.net());
-                }
-            }
-        }
-    }
-
-    /// Calls `f(mid)` for every request of the client with the same name.
-    pub(crate) fn same_name(&self, kind: NameKind, name: &str, mut f: impl FnMut(u32)) {
-        let mut buf = [0; 256];
-        let n = normalize(kind, name, &mut buf);
-        let key = norm_str(&buf, n);
-        let start = self
-            .names
-            .partition_point(|(k, s, _)| (*k, &**s) < (kind, key));
-        for (_, _, m) in self
-            .names
-            .iter()
-            .skip(start)
-            .take_while(|(k, s, _)| *k == kind && &**s == key)
-        {
-            f(*m);
-        }
-    }
-
-    /// Whether an entry exists (for consistency checks).
-    pub(crate) fn contains_prefix(&self, net: Net, mid: u32) -> bool {
-        self.prefixes.binary_search(&CKey::new(net, mid)).is_ok()
-    }
-
-    pub(crate) fn prefix_entries(&self) -> impl Iterator<Item = (u32, Net)> + '_ {
-        self.prefixes.iter().map(|k| (k.mid, k.net()))
-    }
-
-    pub(crate) fn name_entries(&self) -> impl Iterator<Item = (NameKind, &str, u32)> + '_ {
-        self.names.iter().map(|(k, s, m)| (*k, &**s, *m))
     }
 }
 
@@ -492,9 +419,9 @@ mod tests {
         v
     }
 
-    fn client_hits(c: &ClientIndex, q: &str) -> Vec<u32> {
+    fn client_hits(g: &GlobalIndex, slot: u32, q: &str) -> Vec<u32> {
         let mut v = Vec::new();
-        c.overlapping(n(q), |mid, _| v.push(mid));
+        g.overlapping_in(n(q), slot, |mid, _| v.push(mid));
         v.sort_unstable();
         v
     }
@@ -526,7 +453,6 @@ mod tests {
     #[test]
     fn ancestors_descendants_and_disjoint() {
         let mut g = GlobalIndex::default();
-        let mut c = ClientIndex::default();
         let entries = [
             ("10.0.0.0/8", 1),
             ("10.1.0.0/16", 2),
@@ -539,7 +465,8 @@ mod tests {
         ];
         for (p, mid) in entries {
             g.insert_prefix(n(p), 0, mid);
-            c.insert_prefix(n(p), mid);
+            // Another client's copy of each, which same-client questions never see.
+            g.insert_prefix(n(p), 1, mid + 100);
         }
         for (q, want) in [
             ("10.1.2.0/24", vec![1, 2, 3, 8]),
@@ -552,14 +479,16 @@ mod tests {
             ("0.0.0.0/1", vec![1, 2, 3, 4, 5, 8]),
             ("::/0", vec![1, 2, 3, 4, 5, 6, 7, 8]),
         ] {
-            assert_eq!(global_hits(&g, q), want, "global {q}");
-            assert_eq!(client_hits(&c, q), want, "client {q}");
+            let mut all = want.clone();
+            all.extend(want.iter().map(|m| m + 100));
+            assert_eq!(global_hits(&g, q), all, "global {q}");
+            assert_eq!(client_hits(&g, 0, q), want, "client {q}");
         }
         g.remove_prefix(n("10.0.0.0/8"), 0, 1);
-        c.remove_mid(1);
+        g.remove_prefix(n("10.0.0.0/8"), 1, 101);
         assert_eq!(global_hits(&g, "10.3.0.0/16"), Vec::<u32>::new());
-        assert_eq!(client_hits(&c, "10.3.0.0/16"), Vec::<u32>::new());
-        assert_eq!(global_hits(&g, "10.1.2.3/32"), vec![2, 3, 8]);
+        assert_eq!(client_hits(&g, 0, "10.3.0.0/16"), Vec::<u32>::new());
+        assert_eq!(client_hits(&g, 0, "10.1.2.3/32"), vec![2, 3, 8]);
     }
 
     #[test]
@@ -584,10 +513,9 @@ mod tests {
     #[test]
     fn names() {
         let mut g = GlobalIndex::default();
-        let mut c = ClientIndex::default();
         g.insert_name(NameKind::Fqdn, "WWW.Example.com.", 1, 10);
-        c.insert_name(NameKind::Fqdn, "WWW.Example.com.", 10);
-        c.insert_name(NameKind::Alias, "web", 11);
+        g.insert_name(NameKind::Alias, "web", 1, 11);
+        g.insert_name(NameKind::Alias, "web", 2, 11);
         let mut hits = Vec::new();
         let _ = g.same_name(NameKind::Fqdn, "www.example.com", |s, m| {
             hits.push((s, m));
@@ -595,11 +523,12 @@ mod tests {
         });
         assert_eq!(hits, vec![(1, 10)]);
         let mut mids = Vec::new();
-        c.same_name(NameKind::Fqdn, "www.EXAMPLE.com", |m| mids.push(m));
-        c.same_name(NameKind::Alias, "web", |m| mids.push(m));
-        c.same_name(NameKind::Alias, "Web", |m| mids.push(m));
+        g.same_name_in(NameKind::Fqdn, "www.EXAMPLE.com", 1, |m| mids.push(m));
+        g.same_name_in(NameKind::Fqdn, "www.EXAMPLE.com", 2, |m| mids.push(m));
+        g.same_name_in(NameKind::Alias, "web", 1, |m| mids.push(m));
+        g.same_name_in(NameKind::Alias, "Web", 1, |m| mids.push(m));
         assert_eq!(mids, vec![10, 11]);
         g.remove_name(NameKind::Fqdn, "www.example.com", 1, 10);
-        assert_eq!(g.name_entries().count(), 0);
+        assert_eq!(g.name_entries().count(), 2);
     }
 }

@@ -260,15 +260,12 @@ impl<H: SignalHooks> SignalServer<H> {
             return;
         };
         for p in super::mitigate::all_prefixes(scope, m.aliases()) {
-            let net = Net::from_ipnet(p);
-            c.index.insert_prefix(net, mid);
-            self.index.insert_prefix(net, slot, mid);
+            self.index.insert_prefix(Net::from_ipnet(p), slot, mid);
         }
         for (kind, name) in super::mitigate::all_names(scope, m.aliases()) {
-            c.index.insert_name(kind, name, mid);
             self.index.insert_name(kind, name, slot, mid);
         }
-        match c.mitigations.binary_search_by_key(&mid, |x| x.mid) {
+        match c.mids.binary_search(&mid) {
             Ok(i) => {
                 if let Some(x) = c.mitigations.get_mut(i) {
                     *x = m;
@@ -278,6 +275,8 @@ impl<H: SignalHooks> SignalServer<H> {
                 // Exact growth: per-client tables are bounded and long-lived.
                 c.mitigations.reserve_exact(1);
                 c.mitigations.insert(i, m);
+                c.mids.reserve_exact(1);
+                c.mids.insert(i, mid);
             }
         }
         if deadline != Instant::MAX {
@@ -296,17 +295,17 @@ impl<H: SignalHooks> SignalServer<H> {
         };
         let Some(i) = c.find(mid) else { return };
         let mut m = c.mitigations.remove(i);
-        for (x, n) in c.index.prefix_entries() {
-            if x == mid {
-                self.index.remove_prefix(n, slot, mid);
-            }
+        c.mids.remove(i);
+        let scope = encode::stored_request(&m).entry.scope;
+        for p in super::mitigate::all_prefixes(&scope, m.aliases()) {
+            self.index.remove_prefix(Net::from_ipnet(p), slot, mid);
         }
-        for (k, n, x) in c.index.name_entries() {
-            if x == mid {
-                self.index.remove_name(k, n, slot, mid);
-            }
+        for (kind, name) in super::mitigate::all_names(&scope, m.aliases()) {
+            self.index.remove_name(kind, name, slot, mid);
         }
-        c.index.remove_mid(mid);
+        let Some(c) = self.clients.get_mut(slot as usize).and_then(Option::as_mut) else {
+            return;
+        };
         if m.observed {
             c.observers = c.observers.saturating_sub(1);
         }
@@ -836,15 +835,14 @@ impl<H: SignalHooks> SignalServer<H> {
         };
         let mut hits = Vec::new();
         for &p in pre {
-            for (mid, net) in c.index.prefix_entries() {
-                if mid == p {
-                    c.index.overlapping(net, |m, _| hits.push(m));
-                }
+            let Some(m) = c.get(p) else { continue };
+            let scope = encode::stored_request(m).entry.scope;
+            for net in super::mitigate::all_prefixes(&scope, m.aliases()) {
+                self.index
+                    .overlapping_in(Net::from_ipnet(net), slot, |m, _| hits.push(m));
             }
-            for (kind, name, mid) in c.index.name_entries() {
-                if mid == p {
-                    c.index.same_name(kind, name, |m| hits.push(m));
-                }
+            for (kind, name) in super::mitigate::all_names(&scope, m.aliases()) {
+                self.index.same_name_in(kind, name, slot, |m| hits.push(m));
             }
         }
         hits.sort_unstable();
@@ -882,6 +880,14 @@ pub(crate) fn check_invariants<H: SignalHooks>(s: &SignalServer<H>) -> Result<()
         let slot = u32::try_from(slot).map_err(|_| String::from("slot overflow"))?;
         if s.slot_of(&c.cuid) != Some(slot) {
             return Err(format!("cuid {} not mapped to its slot", c.cuid));
+        }
+        if !c
+            .mitigations
+            .iter()
+            .map(|m| m.mid)
+            .eq(c.mids.iter().copied())
+        {
+            return Err(format!("{}: mid list out of step", c.cuid));
         }
         if c.mitigations.windows(2).any(|w| w[0].mid >= w[1].mid) {
             return Err(format!("{}: mitigations not sorted", c.cuid));
@@ -922,14 +928,25 @@ pub(crate) fn check_invariants<H: SignalHooks>(s: &SignalServer<H>) -> Result<()
                 return Err(format!("{}/{}: terminated record kept", c.cuid, m.mid));
             }
             let scope = encode::stored_request(m).entry.scope;
+            let mut nets: Vec<Net> = super::mitigate::all_prefixes(&scope, m.aliases())
+                .map(Net::from_ipnet)
+                .collect();
+            nets.sort_unstable();
+            nets.dedup();
+            prefix_entries += nets.len();
+            let mut names: Vec<(super::index::NameKind, String)> =
+                super::mitigate::all_names(&scope, m.aliases())
+                    .map(|(k, n)| {
+                        let mut buf = [0u8; 256];
+                        let len = super::index::normalize(k, n, &mut buf);
+                        (k, String::from_utf8_lossy(&buf[..len]).into_owned())
+                    })
+                    .collect();
+            names.sort_unstable();
+            names.dedup();
+            name_entries += names.len();
             for p in super::mitigate::all_prefixes(&scope, m.aliases()) {
                 let net = Net::from_ipnet(p);
-                if !c.index.contains_prefix(net, m.mid) {
-                    return Err(format!(
-                        "{}/{}: prefix {p} not in client index",
-                        c.cuid, m.mid
-                    ));
-                }
                 if !s.index.contains_prefix(net, slot, m.mid) {
                     return Err(format!(
                         "{}/{}: prefix {p} not in global index",
@@ -939,7 +956,8 @@ pub(crate) fn check_invariants<H: SignalHooks>(s: &SignalServer<H>) -> Result<()
             }
             for (kind, name) in super::mitigate::all_names(&scope, m.aliases()) {
                 let mut found = false;
-                c.index.same_name(kind, name, |x| found |= x == m.mid);
+                s.index
+                    .same_name_in(kind, name, slot, |x| found |= x == m.mid);
                 if !found {
                     return Err(format!("{}/{}: name {name} not indexed", c.cuid, m.mid));
                 }
@@ -948,7 +966,7 @@ pub(crate) fn check_invariants<H: SignalHooks>(s: &SignalServer<H>) -> Result<()
             let mut clash = None;
             let refine = s.config.refine_overlap_by_ports_and_protocols;
             for p in super::mitigate::all_prefixes(&scope, m.aliases()) {
-                c.index.overlapping(Net::from_ipnet(p), |x, _| {
+                s.index.overlapping_in(Net::from_ipnet(p), slot, |x, _| {
                     if x == m.mid {
                         return;
                     }
@@ -973,17 +991,6 @@ pub(crate) fn check_invariants<H: SignalHooks>(s: &SignalServer<H>) -> Result<()
                 return Err(format!("{}: requests {} and {x} overlap", c.cuid, m.mid));
             }
         }
-        prefix_entries += c.index.prefix_entries().count();
-        name_entries += c
-            .index
-            .name_entries()
-            .filter(|(k, _, _)| *k != super::index::NameKind::Alias)
-            .count();
-        for (mid, _) in c.index.prefix_entries() {
-            if c.get(mid).is_none() {
-                return Err(format!("{}: index entry for unknown mid {mid}", c.cuid));
-            }
-        }
     }
     if prefix_entries != s.index.prefix_entries().count() {
         return Err(format!(
@@ -998,6 +1005,11 @@ pub(crate) fn check_invariants<H: SignalHooks>(s: &SignalServer<H>) -> Result<()
     for (slot, mid, _) in s.index.prefix_entries() {
         if s.client(slot).and_then(|c| c.get(mid)).is_none() {
             return Err(format!("global index entry for unknown {slot}/{mid}"));
+        }
+    }
+    for (_, name, slot, mid) in s.index.name_entries() {
+        if s.client(slot).and_then(|c| c.get(mid)).is_none() {
+            return Err(format!("name {name} indexed for unknown {slot}/{mid}"));
         }
     }
     if gateway_active != s.gateway_active {

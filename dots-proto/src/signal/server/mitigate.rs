@@ -22,7 +22,7 @@ use super::hooks::{AclFailure, AliasTargets, SignalHooks};
 use super::index::{NameKind, Net};
 use super::request::{Handled, ObserveAction, ObserveTarget, Request, Response};
 use super::state::{is_active, Counters, Mitigation, Owner};
-use super::{encode, ClientRef, PeerIdentity, SignalServer, MID_ROLLOVER, MIN_RESPONSE_BUFFER};
+use super::{encode, ClientRef, PeerIdentity, SignalServer, MID_ROLLOVER};
 use crate::time::Instant;
 
 /// Why a request fails (becomes an error response, or nothing).
@@ -102,18 +102,6 @@ impl Ctx<'_, '_> {
 /// least [`MID_ROLLOVER`] back to low values (Section 4.4.1.1).
 pub(crate) fn newer(new: u32, old: u32) -> bool {
     new > old || (old >= MID_ROLLOVER && new < MID_ROLLOVER)
-}
-
-/// The canonical stored form of a request: no `lifetime`, no `attack-status`,
-/// `trigger-mitigation` only when false.
-fn canonical(scope: &Scope) -> MitigationRequest {
-    let mut s = scope.clone();
-    s.lifetime = None;
-    s.attack_status = None;
-    if s.trigger_mitigation == Some(true) {
-        s.trigger_mitigation = None;
-    }
-    MitigationRequest::new(s)
 }
 
 /// The same scope without its `acl-list` (efficacy updates do not repeat it, RFC 9133 Section
@@ -263,20 +251,80 @@ fn common_targets(a: (&Scope, &[AliasTargets]), b: (&Scope, &[AliasTargets])) ->
     t
 }
 
+/// A list of `mid`s, inline up to 8 (the usual case: no allocation per request).
+#[derive(Debug, Clone)]
+enum Mids {
+    Inline(heapless::Vec<u32, 8, u8>),
+    Heap(Vec<u32>),
+}
+
+impl Default for Mids {
+    fn default() -> Mids {
+        Mids::Inline(heapless::Vec::new())
+    }
+}
+
+impl Mids {
+    fn push(&mut self, m: u32) {
+        match self {
+            Mids::Inline(v) => {
+                if let Err(m) = v.push(m) {
+                    let mut h = Vec::with_capacity(v.len() * 2);
+                    h.extend_from_slice(v);
+                    h.push(m);
+                    *self = Mids::Heap(h);
+                }
+            }
+            Mids::Heap(v) => v.push(m),
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [u32] {
+        match self {
+            Mids::Inline(v) => v,
+            Mids::Heap(v) => v,
+        }
+    }
+
+    fn as_slice(&self) -> &[u32] {
+        match self {
+            Mids::Inline(v) => v,
+            Mids::Heap(v) => v,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    /// Sorted, without repetitions.
+    fn sort_dedup(&mut self) {
+        self.as_mut_slice().sort_unstable();
+        match self {
+            Mids::Inline(v) => {
+                let mut out: heapless::Vec<u32, 8, u8> = heapless::Vec::new();
+                for &m in v.iter() {
+                    if out.last() != Some(&m) {
+                        let _ = out.push(m);
+                    }
+                }
+                *v = out;
+            }
+            Mids::Heap(v) => v.dedup(),
+        }
+    }
+}
+
 /// Same-client requests a new one overrides.
 #[derive(Debug, Default)]
 struct Overlaps {
     /// Same `trigger-mitigation`, lower `mid`: deleted.
-    replace: Vec<u32>,
+    replace: Mids,
     /// Preconfigured requests active since a signal loss, overridden by an immediate one.
-    deactivate: Vec<u32>,
+    deactivate: Mids,
 }
 
 impl<H: SignalHooks> SignalServer<H> {
-    fn decode_request(payload: &[u8]) -> Result<MitigationRequest, Fail> {
-        MitigationRequest::decode_cbor(payload).map_err(Fail::Decode)
-    }
-
     /// Grants a lifetime under the server's policy (RFC 9132 Section 4.4.1.1: "MAY refuse an
     /// indefinite lifetime ... the granted lifetime value is returned in the response").
     pub(crate) fn grant(&self, asked: Lifetime) -> Lifetime {
@@ -309,19 +357,13 @@ impl<H: SignalHooks> SignalServer<H> {
             Code::BAD_REQUEST,
             "the 'mid' Uri-Path parameter is missing",
         ))?;
-        let mut body = Self::decode_request(req.payload)?;
+        let mut body = MitigationRequest::default();
+        MitigationRequest::decode_cbor_into(req.payload, &mut body).map_err(Fail::Decode)?;
         body.validate().map_err(Fail::Invalid)?;
-        // The canonical stored form (see `canonical`), encoded in place.
-        let asked = body.entry.scope.lifetime.take();
-        let attack = body.entry.scope.attack_status.take();
-        if body.entry.scope.trigger_mitigation == Some(true) {
-            body.entry.scope.trigger_mitigation = None;
-        }
-        let mut scratch = [0u8; MIN_RESPONSE_BUFFER];
-        let n = body.encode_cbor(&mut scratch).map_err(|_| Fail::Internal)?;
-        body.entry.scope.lifetime = asked;
-        body.entry.scope.attack_status = attack;
         let scope = &body.entry.scope;
+        // The canonical stored form (see `encode::pack`).
+        let mut scratch = [0u8; encode::MAX_PACKED];
+        let n = encode::pack(scope, &mut scratch).ok_or(Fail::Internal)?;
         let stored = scratch.get(..n).ok_or(Fail::Internal)?;
         if let Some(m) = ctx
             .slot
@@ -353,7 +395,7 @@ impl<H: SignalHooks> SignalServer<H> {
                 ));
             }
         }
-        self.new_request(now, ctx, mid, body, stored, out)
+        self.new_request(now, ctx, mid, &body, stored, out)
     }
 
     pub(crate) fn cuid_arc(&self, slot: u32) -> alloc::sync::Arc<str> {
@@ -384,7 +426,7 @@ impl<H: SignalHooks> SignalServer<H> {
         now: Instant,
         ctx: &Ctx<'_, '_>,
         mid: u32,
-        body: MitigationRequest,
+        body: &MitigationRequest,
         stored: &[u8],
         out: &mut [u8],
     ) -> Result<Handled, Fail> {
@@ -417,11 +459,11 @@ impl<H: SignalHooks> SignalServer<H> {
             ));
         }
         self.check_call_home(ctx, scope)?;
-        let ov = self.same_client_overlaps(ctx.slot, mid, trigger, scope, &aliases)?;
-        let cross = if trigger {
-            self.cross_client(now, ctx, mid, scope, &aliases)?
-        } else {
-            None
+        let (hits, holder) = self.scan_overlaps(ctx.slot, mid, trigger, scope, &aliases);
+        let ov = self.same_client_overlaps(ctx.slot, mid, trigger, scope, &aliases, hits)?;
+        let cross = match holder {
+            Some(h) => self.cross_client(now, ctx, mid, scope, &aliases, h)?,
+            None => None,
         };
         // Quotas: the requests the client holds once this one is in.
         let held = ctx.slot.and_then(|s| self.client(s)).map_or(0, |c| {
@@ -489,7 +531,7 @@ impl<H: SignalHooks> SignalServer<H> {
         if let Some(old) = self.client(slot).and_then(|c| c.get(mid)) {
             period = period.max(inherit(old, max));
         }
-        for r in &ov.replace {
+        for r in ov.replace.as_slice() {
             if let Some(old) = self.client(slot).and_then(|c| c.get(*r)) {
                 period = period.max(inherit(old, max));
             }
@@ -530,7 +572,7 @@ impl<H: SignalHooks> SignalServer<H> {
         if trigger {
             self.count_active(slot, true);
         }
-        for r in ov.replace {
+        for &r in ov.replace.as_slice() {
             self.remove_mitigation(
                 now,
                 slot,
@@ -538,7 +580,7 @@ impl<H: SignalHooks> SignalServer<H> {
                 Removal::Terminated(TerminationReason::Replaced { by: mid }),
             );
         }
-        for d in ov.deactivate {
+        for &d in ov.deactivate.as_slice() {
             self.server_withdraw(now, slot, d, TerminationReason::ImmediatePrecedence);
         }
         if let Some((hs, hm)) = cross {
@@ -557,7 +599,7 @@ impl<H: SignalHooks> SignalServer<H> {
         }
         let conflict =
             cross.map(|(hs, hm)| self.cross_conflict_info(scope, &aliases, hs, hm, true));
-        let mut event_scope = Box::new(body.entry.scope);
+        let mut event_scope = Box::new(body.entry.scope.clone());
         event_scope.lifetime = Some(granted);
         event_scope.attack_status = None;
         self.push_event(ServerEvent::MitigationRequested {
@@ -578,8 +620,64 @@ impl<H: SignalHooks> SignalServer<H> {
         ))
     }
 
-    /// Same-client overlaps: 4.09 if a request with a higher `mid` and the same
-    /// `trigger-mitigation` overlaps; otherwise what the new one overrides.
+    /// One walk of the index for a request: the client's own requests it overlaps (other
+    /// than `mid`), and — when it triggers a mitigation — the first active mitigation of
+    /// another client it overlaps (RFC 9132 Section 4.4.1.3), in the order of the request's
+    /// prefixes (ancestors by length, then descendants) and then its names. Alias names belong
+    /// to their client and are not compared across clients.
+    fn scan_overlaps(
+        &self,
+        slot: Option<u32>,
+        mid: u32,
+        trigger: bool,
+        scope: &Scope,
+        aliases: &[AliasTargets],
+    ) -> (Mids, Option<(u32, u32)>) {
+        let refine = self.config.refine_overlap_by_ports_and_protocols;
+        let mut hits = Mids::default();
+        let mut holder = None;
+        let mut visit = |s: u32, m: u32, name_kind: Option<NameKind>| {
+            if Some(s) == slot {
+                if m != mid {
+                    hits.push(m);
+                }
+                return;
+            }
+            if !trigger || holder.is_some() || name_kind == Some(NameKind::Alias) {
+                return;
+            }
+            let Some(rec) = self.client(s).and_then(|c| c.get(m)) else {
+                return;
+            };
+            if !is_active(rec.status) {
+                return;
+            }
+            if refine {
+                let other = encode::stored_request(rec).entry.scope;
+                if !ports_protocols_overlap((scope, aliases), (&other, rec.aliases())) {
+                    return;
+                }
+            }
+            holder = Some((s, m));
+        };
+        for p in all_prefixes(scope, aliases) {
+            let _ = self.index.overlapping(Net::from_ipnet(p), |s, m, _| {
+                visit(s, m, None);
+                ControlFlow::Continue(())
+            });
+        }
+        for (kind, name) in all_names(scope, aliases) {
+            let _ = self.index.same_name(kind, name, |s, m| {
+                visit(s, m, Some(kind));
+                ControlFlow::Continue(())
+            });
+        }
+        (hits, holder)
+    }
+
+    /// Same-client overlaps (`hits`, from [`scan_overlaps`](Self::scan_overlaps)): 4.09 if a
+    /// request with a higher `mid` and the same `trigger-mitigation` overlaps; otherwise what
+    /// the new one overrides.
     fn same_client_overlaps(
         &self,
         slot: Option<u32>,
@@ -587,30 +685,15 @@ impl<H: SignalHooks> SignalServer<H> {
         trigger: bool,
         scope: &Scope,
         aliases: &[AliasTargets],
+        mut hits: Mids,
     ) -> Result<Overlaps, Fail> {
         let mut out = Overlaps::default();
         let Some(c) = slot.and_then(|s| self.client(s)) else {
             return Ok(out);
         };
-        let mut hits: Vec<u32> = Vec::new();
-        for p in all_prefixes(scope, aliases) {
-            c.index.overlapping(Net::from_ipnet(p), |m, _| {
-                if m != mid {
-                    hits.push(m);
-                }
-            });
-        }
-        for (kind, name) in all_names(scope, aliases) {
-            c.index.same_name(kind, name, |m| {
-                if m != mid {
-                    hits.push(m);
-                }
-            });
-        }
-        hits.sort_unstable();
-        hits.dedup();
+        hits.sort_dedup();
         let refine = self.config.refine_overlap_by_ports_and_protocols;
-        for m in hits {
+        for &m in hits.as_slice() {
             let Some(rec) = c.get(m) else { continue };
             if refine {
                 let other = encode::stored_request(rec).entry.scope;
@@ -648,8 +731,8 @@ impl<H: SignalHooks> SignalServer<H> {
         Ok(out)
     }
 
-    /// The first active mitigation of another client overlapping the request, and the
-    /// decision about it: `Ok(Some(holder))` to keep both, `Err(4.09)` to reject.
+    /// The decision about `holder`, the first active mitigation of another client overlapping
+    /// the request: `Ok(Some(holder))` to keep both, `Err(4.09)` to reject.
     fn cross_client(
         &mut self,
         now: Instant,
@@ -657,49 +740,8 @@ impl<H: SignalHooks> SignalServer<H> {
         mid: u32,
         scope: &Scope,
         aliases: &[AliasTargets],
+        (hs, hm): (u32, u32),
     ) -> Result<Option<(u32, u32)>, Fail> {
-        let refine = self.config.refine_overlap_by_ports_and_protocols;
-        let mut hit = None;
-        {
-            let mut check = |s: u32, m: u32| -> ControlFlow<()> {
-                if Some(s) == ctx.slot {
-                    return ControlFlow::Continue(());
-                }
-                let Some(rec) = self.client(s).and_then(|c| c.get(m)) else {
-                    return ControlFlow::Continue(());
-                };
-                if !is_active(rec.status) {
-                    return ControlFlow::Continue(());
-                }
-                if refine {
-                    let other = encode::stored_request(rec).entry.scope;
-                    if !ports_protocols_overlap((scope, aliases), (&other, rec.aliases())) {
-                        return ControlFlow::Continue(());
-                    }
-                }
-                hit = Some((s, m));
-                ControlFlow::Break(())
-            };
-            let mut flow = ControlFlow::Continue(());
-            for p in all_prefixes(scope, aliases) {
-                flow = self
-                    .index
-                    .overlapping(Net::from_ipnet(p), |s, m, _| check(s, m));
-                if flow.is_break() {
-                    break;
-                }
-            }
-            if flow.is_continue() {
-                for (kind, name) in all_names(scope, aliases) {
-                    if self.index.same_name(kind, name, &mut check).is_break() {
-                        break;
-                    }
-                }
-            }
-        }
-        let Some((hs, hm)) = hit else {
-            return Ok(None);
-        };
         let holder_cuid = self.cuid_arc(hs);
         let holder_cdid = self
             .client(hs)
@@ -794,10 +836,8 @@ impl<H: SignalHooks> SignalServer<H> {
         update.validate().map_err(Fail::Invalid)?;
         let body = &update.request;
         let scope = &body.entry.scope;
-        let mut scratch = [0u8; MIN_RESPONSE_BUFFER];
-        let n = canonical(scope)
-            .encode_cbor(&mut scratch)
-            .map_err(|_| Fail::Internal)?;
+        let mut scratch = [0u8; encode::MAX_PACKED];
+        let n = encode::pack(scope, &mut scratch).ok_or(Fail::Internal)?;
         let same = scratch.get(..n) == Some(&*m.request) || {
             let stored = encode::stored_request(m).entry.scope;
             without_acls(&stored) == without_acls(scope)
@@ -967,6 +1007,24 @@ pub(crate) enum Removal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mid_lists_spill_to_the_heap() {
+        let mut m = Mids::default();
+        for x in [5, 3, 5, 9, 1, 3, 7, 7] {
+            m.push(x);
+        }
+        assert!(matches!(m, Mids::Inline(_)));
+        m.sort_dedup();
+        assert_eq!(m.as_slice(), [1, 3, 5, 7, 9]);
+        for x in (0..20).rev() {
+            m.push(x);
+        }
+        assert!(matches!(m, Mids::Heap(_)));
+        m.sort_dedup();
+        assert_eq!(m.as_slice(), (0..20).collect::<Vec<_>>());
+        assert_eq!(m.len(), 20);
+    }
 
     #[test]
     fn mid_order_with_rollover() {

@@ -79,13 +79,14 @@ mod mitigate;
 mod request;
 mod session;
 mod snapshot;
+mod sorted;
 mod state;
 mod telemetry;
 mod telemetry_encode;
 mod telemetry_query;
 mod telemetry_tm;
 
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -225,9 +226,9 @@ pub struct SignalServer<H: SignalHooks = NoHooks> {
     pub(crate) hooks: H,
     pub(crate) clients: Vec<Option<Client>>,
     pub(crate) free: Vec<u32>,
-    pub(crate) by_cuid: BTreeMap<Arc<str>, u32>,
+    pub(crate) by_cuid: state::CuidMap,
     pub(crate) index: GlobalIndex,
-    pub(crate) timers: BTreeSet<(Instant, u32, u32)>,
+    pub(crate) timers: sorted::SortedSet<(Instant, u32, u32)>,
     pub(crate) events: VecDeque<ServerEvent>,
     pub(crate) notify: VecDeque<Pending>,
     /// Running mitigations of gateway-relayed clients (their sessions' phase).
@@ -255,9 +256,9 @@ impl<H: SignalHooks> SignalServer<H> {
             hooks,
             clients: Vec::new(),
             free: Vec::new(),
-            by_cuid: BTreeMap::new(),
+            by_cuid: state::CuidMap::new(),
             index: GlobalIndex::default(),
-            timers: BTreeSet::new(),
+            timers: sorted::SortedSet::new(),
             events: VecDeque::new(),
             notify: VecDeque::new(),
             gateway_active: 0,

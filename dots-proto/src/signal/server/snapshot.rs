@@ -153,7 +153,7 @@ impl<H: SignalHooks> SignalServer<H> {
                                 st.pps_dropped,
                                 st.mitigation_start,
                             ],
-                            request: m.request.to_vec(),
+                            request: super::encode::stored_cbor(m),
                             aliases: m.aliases().to_vec(),
                         }
                     })
@@ -250,7 +250,11 @@ impl<H: SignalHooks> SignalServer<H> {
                             .unwrap_or(Instant::ZERO)
                     }),
                     counters,
-                    request: m.request.clone().into_boxed_slice(),
+                    request: {
+                        let mut buf = [0u8; super::encode::MAX_PACKED];
+                        let n = super::encode::pack(&req.entry.scope, &mut buf).ok_or_else(bad)?;
+                        alloc::boxed::Box::from(buf.get(..n).ok_or_else(bad)?)
+                    },
                     aliases: (!m.aliases.is_empty()).then(|| m.aliases.clone().into_boxed_slice()),
                 };
                 s.insert_mitigation(slot, rec, &req.entry.scope);

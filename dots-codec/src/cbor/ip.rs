@@ -1,0 +1,286 @@
+//! `inet:ip-prefix` / `inet:ip-address` text parsing in one pass over the bytes.
+//!
+//! It accepts exactly what `core::net`'s `FromStr` parsers accept (a test compares them on
+//! generated strings), only faster: those try IPv4 at every IPv6 group and backtrack. The
+//! accepted forms:
+//!
+//! - IPv4: four decimal octets `0`–`255`, one to three digits, no leading zero (RFC 6943
+//!   Section 3.1.1: no octal ambiguity);
+//! - IPv6: eight groups of one to four hex digits (either case), or fewer around one `::`
+//!   standing for at least one zero group; the last two groups may be written as an IPv4
+//!   address.
+
+use core::net::{Ipv4Addr, Ipv6Addr};
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+
+/// `inet:ip-prefix` text to a prefix: an address, `/`, and a length of 1–3 digits without a
+/// leading zero, at most 32 (IPv4) or 128 (IPv6).
+pub(crate) fn parse_prefix(s: &str) -> Option<IpNet> {
+    parse_prefix_bytes(s.as_bytes())
+}
+
+/// [`parse_prefix`] on bytes: whatever it accepts is ASCII (so valid UTF-8).
+pub(crate) fn parse_prefix_bytes(b: &[u8]) -> Option<IpNet> {
+    let slash = b.iter().position(|&c| c == b'/')?;
+    let (addr, len) = (b.get(..slash)?, b.get(slash + 1..)?);
+    let len = prefix_len(len)?;
+    // A valid IPv6 address has a colon before any dot, an IPv4 address has no colon.
+    if addr.iter().find(|&&c| c == b':' || c == b'.') == Some(&b':') {
+        Ipv6Net::new(Ipv6Addr::from(ipv6(addr)?), len)
+            .ok()
+            .map(IpNet::V6)
+    } else {
+        Ipv4Net::new(Ipv4Addr::from(ipv4(addr)?), len)
+            .ok()
+            .map(IpNet::V4)
+    }
+}
+
+/// 1–3 decimal digits, no leading zero.
+fn prefix_len(b: &[u8]) -> Option<u8> {
+    match *b {
+        [d] if d.is_ascii_digit() => Some(d - b'0'),
+        [d1, d2] if d1 != b'0' && d1.is_ascii_digit() && d2.is_ascii_digit() => {
+            Some((d1 - b'0') * 10 + (d2 - b'0'))
+        }
+        [d1, d2, d3]
+            if d1 != b'0' && d1.is_ascii_digit() && d2.is_ascii_digit() && d3.is_ascii_digit() =>
+        {
+            let v = u16::from(d1 - b'0') * 100 + u16::from(d2 - b'0') * 10 + u16::from(d3 - b'0');
+            u8::try_from(v).ok()
+        }
+        _ => None,
+    }
+}
+
+/// A dotted-quad IPv4 address, as a big-endian `u32`.
+pub(crate) fn ipv4(b: &[u8]) -> Option<u32> {
+    let mut v = 0u32;
+    let mut octets = 0;
+    for part in b.split(|&c| c == b'.') {
+        let o = match *part {
+            [d] if d.is_ascii_digit() => u32::from(d - b'0'),
+            [d1, d2] if d1 != b'0' && d1.is_ascii_digit() && d2.is_ascii_digit() => {
+                u32::from(d1 - b'0') * 10 + u32::from(d2 - b'0')
+            }
+            [d1, d2, d3]
+                if d1 != b'0'
+                    && d1.is_ascii_digit()
+                    && d2.is_ascii_digit()
+                    && d3.is_ascii_digit() =>
+            {
+                u32::from(d1 - b'0') * 100 + u32::from(d2 - b'0') * 10 + u32::from(d3 - b'0')
+            }
+            _ => return None,
+        };
+        if o > 255 || octets == 4 {
+            return None;
+        }
+        v = (v << 8) | o;
+        octets += 1;
+    }
+    (octets == 4).then_some(v)
+}
+
+fn hex(c: u8) -> Option<u16> {
+    match c {
+        b'0'..=b'9' => Some(u16::from(c - b'0')),
+        b'a'..=b'f' => Some(u16::from(c - b'a' + 10)),
+        b'A'..=b'F' => Some(u16::from(c - b'A' + 10)),
+        _ => None,
+    }
+}
+
+/// An IPv6 address, as a big-endian `u128`.
+pub(crate) fn ipv6(b: &[u8]) -> Option<u128> {
+    // Groups read (an IPv4 tail counts two), the value of those since `::` (or of all), and
+    // the value and count of those before `::`.
+    let mut n = 0u32;
+    let mut acc = 0u128;
+    let mut gap: Option<(u128, u32)> = None;
+    let mut i = 0usize;
+    if b.starts_with(b"::") {
+        gap = Some((0, 0));
+        i = 2;
+    }
+    while i < b.len() {
+        let start = i;
+        let mut v = 0u16;
+        while let Some(d) = b.get(i).and_then(|&c| hex(c)) {
+            if i - start == 4 {
+                return None;
+            }
+            v = (v << 4) | d;
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        if b.get(i) == Some(&b'.') {
+            // The embedded IPv4 address ends the address (never before `::`).
+            acc = (acc << 32) | u128::from(ipv4(b.get(start..)?)?);
+            n += 2;
+            break;
+        }
+        acc = (acc << 16) | u128::from(v);
+        n += 1;
+        if n > 8 {
+            return None;
+        }
+        match b.get(i) {
+            None => break,
+            Some(b':') => i += 1,
+            Some(_) => return None,
+        }
+        if b.get(i) == Some(&b':') {
+            if gap.is_some() {
+                return None;
+            }
+            gap = Some((acc, n));
+            acc = 0;
+            i += 1;
+        } else if i == b.len() {
+            // A trailing single colon.
+            return None;
+        }
+    }
+    match gap {
+        None if n == 8 => Some(acc),
+        // `::` stands for at least one zero group.
+        Some((head, h)) if n <= 7 => Some(head.checked_shl(16 * (8 - h)).unwrap_or(0) | acc),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use core::str::FromStr;
+    use proptest::prelude::*;
+    use std::string::String;
+
+    fn core_prefix(s: &str) -> Option<IpNet> {
+        let (addr, len) = s.split_once('/')?;
+        if len.is_empty()
+            || len.len() > 3
+            || (len.len() > 1 && len.starts_with('0'))
+            || !len.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let len: u8 = len.parse().ok()?;
+        if addr.contains(':') {
+            Ipv6Net::new(Ipv6Addr::from_str(addr).ok()?, len)
+                .ok()
+                .map(IpNet::V6)
+        } else {
+            Ipv4Net::new(Ipv4Addr::from_str(addr).ok()?, len)
+                .ok()
+                .map(IpNet::V4)
+        }
+    }
+
+    fn same_as_core(s: &str) {
+        let v6 = Ipv6Addr::from_str(s).ok().map(u128::from);
+        assert_eq!(ipv6(s.as_bytes()), v6, "ipv6 {s:?}");
+        let v4 = Ipv4Addr::from_str(s).ok().map(u32::from);
+        assert_eq!(ipv4(s.as_bytes()), v4, "ipv4 {s:?}");
+        assert_eq!(parse_prefix(s), core_prefix(s), "prefix {s:?}");
+    }
+
+    #[test]
+    fn edge_cases_agree_with_core() {
+        for s in [
+            "::",
+            ":::",
+            "::1",
+            "1::",
+            "1::2::3",
+            ":1::",
+            "::1:",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7:8:9",
+            "1:2:3:4:5:6:7",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::8",
+            "::1:2:3:4:5:6:7:8",
+            "12345::",
+            "0db8::",
+            "ABCD:ef01::",
+            "g::",
+            "::1.2.3.4",
+            "::ffff:1.2.3.4",
+            "1:2:3:4:5:6:1.2.3.4",
+            "1:2:3:4:5:6:7:1.2.3.4",
+            "1:2:3:4:5::1.2.3.4",
+            "1:2:3:4:5:6::1.2.3.4",
+            "1.2.3.4::",
+            "::1.2.3.4:5",
+            "::1.2.3.4567",
+            "::1.2.3.256",
+            "::01.2.3.4",
+            "::1:2.3.4.5",
+            "::a.1.2.3",
+            "1.2.3.4",
+            "01.2.3.4",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            "",
+            ".",
+            ":",
+            "::/0",
+            "2001:db8::/32",
+            "1.2.3.4/33",
+            "1.2.3.4/024",
+            "1.2.3.4/+4",
+            "2001:db8::/129",
+            "1.2.3.4/8/8",
+            " 1.2.3.4/8",
+            "::ffff:1.2.3.4/128",
+            "2001:db8:6401::1/128",
+        ] {
+            same_as_core(s);
+        }
+    }
+
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[0-9a-fA-F]{0,5}",
+            "[0-9]{1,4}",
+            Just(String::from(":")),
+            Just(String::from("::")),
+            Just(String::from(".")),
+            Just(String::from("/")),
+            "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}",
+            "[0-9g:./]",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        #[test]
+        fn agrees_with_core(parts in proptest::collection::vec(fragment(), 0..12)) {
+            same_as_core(&parts.concat());
+        }
+
+        #[test]
+        fn agrees_with_core_on_addresses(a: u128, v4: u32, len in 0u8..=130) {
+            for s in [
+                std::format!("{}", Ipv6Addr::from(a)),
+                std::format!("{:x}", a),
+                std::format!("{}/{len}", Ipv6Addr::from(a)),
+                std::format!("{}/{len}", Ipv4Addr::from(v4)),
+                std::format!("::{}", Ipv4Addr::from(v4)),
+            ] {
+                same_as_core(&s);
+            }
+        }
+    }
+}
