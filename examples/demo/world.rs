@@ -123,18 +123,20 @@ struct Job {
 
 /// The server host.
 struct Server {
-    socket: UdpSocket,
+    socket: Socket,
     addr: SocketAddr,
     dtls: DtlsServer,
     session: ServerSession<SocketAddr>,
     mitigator: Vec<Job>,
     /// Peers whose DTLS handshake completed.
     established: HashSet<SocketAddr>,
+    /// The deadman window last put in force: `missing-hb-allowed`, `heartbeat-interval` (s).
+    window: Option<(u16, u64)>,
 }
 
 /// One DTLS connection of the client.
 struct Conn {
-    socket: UdpSocket,
+    socket: Socket,
     dtls: DtlsClient,
 }
 
@@ -219,7 +221,7 @@ impl World {
             max_peers: 16,
         })
         .map_err(|e| Failure::new(e.to_string()))?;
-        let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let socket = Socket::bind(None)?;
         let addr = socket.local_addr()?;
         let mut session_config = SessionConfig::default();
         // The periodic status of observed mitigations every 30 s rather than every heartbeat
@@ -260,6 +262,7 @@ impl World {
                 session,
                 mitigator: Vec::new(),
                 established: HashSet::new(),
+                window: None,
             },
             client: Client {
                 auth,
@@ -333,8 +336,7 @@ impl World {
 
     /// Starts a DTLS handshake from a new socket (the first connection, or a reconnection).
     pub(crate) async fn connect(&mut self) -> Result<(), Failure> {
-        let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-        socket.connect(self.server.addr).await?;
+        let socket = Socket::bind(Some(self.server.addr))?;
         let local = socket.local_addr()?;
         let dtls = DtlsClient::new(
             self.client.auth.clone(),
@@ -423,10 +425,10 @@ impl World {
             Timer,
         }
         let input = {
-            let conn = self.client.conn.as_ref().map(|c| &c.socket);
-            let next = self.client.next.as_ref().map(|c| &c.socket);
+            let conn = self.client.conn.as_ref().map(|c| &c.socket.rx);
+            let next = self.client.next.as_ref().map(|c| &c.socket.rx);
             tokio::select! {
-                r = self.server.socket.recv_from(&mut sbuf) => Input::Server(r),
+                r = self.server.socket.rx.recv_from(&mut sbuf) => Input::Server(r),
                 r = recv_on(conn, &mut cbuf) => Input::Conn(r),
                 r = recv_on(next, &mut nbuf) => Input::Next(r),
                 () = tokio::time::sleep_until(wake.into()) => Input::Timer,
@@ -661,7 +663,7 @@ impl World {
             }
             if self.link_up {
                 // UDP is lossy: a full socket buffer is a lost datagram.
-                let _ = conn.socket.try_send(&d);
+                let _ = conn.socket.tx.send(&d);
             } else if handshake {
                 self.dropped += 1;
             }
@@ -791,7 +793,7 @@ impl World {
                 );
             }
             // UDP is lossy: a full socket buffer is a lost datagram.
-            let _ = self.server.socket.try_send_to(&datagram, to);
+            let _ = self.server.socket.tx.send_to(&datagram, to);
         }
         moved
     }
@@ -807,9 +809,13 @@ impl World {
                 self.server.dtls.close(peer);
                 let _ = self.send_server_records();
                 self.server.established.remove(&peer);
+                let window = self.server.window.map_or_else(
+                    || "missing-hb-allowed × heartbeat-interval".to_owned(),
+                    |(missing, hb)| format!("{missing} × {hb} s"),
+                );
                 format!(
-                    "deadman: nothing from {peer} for missing-hb-allowed × heartbeat-interval → \
-                     {}",
+                    "deadman: nothing from {peer} for {window} (missing-hb-allowed × \
+                     heartbeat-interval) → {}",
                     if session_lost {
                         "the client's signal session is lost"
                     } else {
@@ -827,6 +833,7 @@ impl World {
                     .and_then(|i| i.heartbeat_interval)
                     .map_or(0, |d| d.as_secs());
                 let missing = info.map_or(0, |i| i.missing_hb_allowed);
+                self.server.window = Some((missing, hb));
                 format!(
                     "{peer}: {} parameters in force (heartbeat-interval {hb} s, missing-hb-allowed \
                      {missing})",
@@ -909,9 +916,7 @@ impl World {
                      attack-mitigation-in-progress), the mitigator starts"
                 )
             }
-            ServerEvent::ClientLost { .. } => {
-                "the client's observations are gone; its pre-configured requests start".to_owned()
-            }
+            ServerEvent::ClientLost { .. } => "the client's observations are dropped".to_owned(),
             ServerEvent::SessionConfigChanged { phase, .. } => {
                 format!(
                     "session configuration of the client: {} set in force",
@@ -921,6 +926,31 @@ impl World {
             other => format!("{other:?}"),
         };
         self.t.line(Actor::Server, line);
+    }
+}
+
+/// A UDP socket on 127.0.0.1: read through tokio, written synchronously (non-blocking) from
+/// the sans-IO flushes. tokio's own `try_send` reports `WouldBlock` until the reactor has seen
+/// the new socket writable, which would silently lose a connection's first datagram.
+struct Socket {
+    rx: UdpSocket,
+    tx: std::net::UdpSocket,
+}
+
+impl Socket {
+    /// Binds any free port on 127.0.0.1, connected to `peer` if given.
+    fn bind(peer: Option<SocketAddr>) -> io::Result<Socket> {
+        let tx = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+        if let Some(peer) = peer {
+            tx.connect(peer)?;
+        }
+        tx.set_nonblocking(true)?;
+        let rx = UdpSocket::from_std(tx.try_clone()?)?;
+        Ok(Socket { rx, tx })
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.tx.local_addr()
     }
 }
 
