@@ -25,11 +25,14 @@
 //! when one did not within its timeout. Retransmissions, heartbeats, the deadman and the
 //! lifetimes all come from the library (`dots-proto`); the demo only moves datagrams and time.
 //!
+//! - `notes.rs`: the events of the state machines told for people, and the facts the story
+//!   checks;
 //! - `world.rs`: the sockets, DTLS, the sans-IO server and client sessions, the lossy link and
 //!   the event loop;
 //! - `story.rs`: the steps and what each waits for;
 //! - `transcript.rs`: the timestamped lines and the CoAP messages told for people.
 
+mod notes;
 mod story;
 #[path = "../support/mod.rs"]
 mod support;

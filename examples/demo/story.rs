@@ -11,8 +11,9 @@ use dots::codec::model::{
 };
 use dots::proto::signal::client::MitigationState;
 
+use crate::notes::{Fact, Side};
 use crate::transcript::{Actor, Transcript};
-use crate::world::{Fact, Failure, Side, World, TERMINATING};
+use crate::world::{Failure, World, TERMINATING};
 
 /// The `mid` of the pre-configured request (the first the client allocates); the immediate
 /// request gets the next one.

@@ -22,19 +22,19 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant as StdInstant};
 
-use dots::codec::coap::Code;
-use dots::codec::model::{ConfigParams, IntParam, Lifetime, MitigationStatus, SignalConfig};
+use dots::codec::model::{ConfigParams, IntParam, MitigationStatus, SignalConfig};
 use dots::proto::coap::Transport;
 use dots::proto::data::PeerIdentity;
-use dots::proto::signal::client::{ClientConfig, Event, LostReason, Phase, SignalClient};
+use dots::proto::signal::client::{ClientConfig, SignalClient};
 use dots::proto::signal::server::{
-    default_session_config, ConfigPhase, MitigationStats, ServerConfig, ServerEvent, SignalServer,
+    default_session_config, MitigationStats, ServerConfig, ServerEvent, SignalServer,
     TerminationReason,
 };
 use dots::proto::signal::session::{ServerSession, SessionConfig, SessionEvent};
 use dots::proto::time::{Instant, StdClock};
 use tokio::net::UdpSocket;
 
+use crate::notes::{lifetime_text, note, phase_name, Fact, Side};
 use crate::support::creds::Trust;
 use crate::support::dtls::{
     ClientAuth, ClientEvent, DtlsClient, DtlsServer, DtlsVersion, ServerConfig as DtlsConfig,
@@ -61,6 +61,7 @@ const MAX_DATAGRAM: usize = 4096;
 pub(crate) struct Failure(pub(crate) String);
 
 impl Failure {
+    /// A failure for this reason.
     pub(crate) fn new(reason: impl Into<String>) -> Failure {
         Failure(reason.into())
     }
@@ -72,61 +73,27 @@ impl From<io::Error> for Failure {
     }
 }
 
-/// Which side answered a heartbeat.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Side {
-    /// The client answered a heartbeat of the server.
-    Client,
-    /// The server answered a heartbeat of the client.
-    Server,
-}
-
-/// Something that happened, for the story's checks.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Fact {
-    /// The server completed a handshake and derived this cuid.
-    ServerHandshake(String),
-    /// The client completed a handshake.
-    ClientHandshake,
-    /// The client session applied a configuration.
-    ConfigApplied(Option<u32>, Code),
-    /// The server accepted a mitigation request.
-    Accepted(u32),
-    /// The client learnt a mitigation's status (from a notification or not).
-    Status(u32, Option<MitigationStatus>, bool),
-    /// 2.04 to an efficacy update.
-    EfficacyUpdated(u32),
-    /// 2.02 to a withdrawal.
-    Withdrawn(u32),
-    /// The client forgot an ended mitigation.
-    Ended(u32),
-    /// The client session is degraded (missed heartbeats during an attack).
-    Degraded,
-    /// The client session is lost.
-    Lost,
-    /// A heartbeat was answered.
-    Heartbeat(Side),
-    /// The server's deadman fired for a peer.
-    PeerLost,
-    /// The server triggered a pre-configured request on signal loss.
-    Triggered(u32),
-    /// The server ended a withdrawn mitigation.
-    Terminated(u32),
-}
-
 /// A status report the mitigator will make.
 struct Job {
+    /// When.
     at: Instant,
+    /// Whose mitigation.
     cuid: String,
+    /// Which.
     mid: u32,
 }
 
 /// The server host.
 struct Server {
+    /// Its UDP socket.
     socket: Socket,
+    /// The socket's address.
     addr: SocketAddr,
+    /// DTLS for every peer (keyed by address).
     dtls: DtlsServer,
+    /// The DOTS signal-channel server session, its peers keyed by address.
     session: ServerSession<SocketAddr>,
+    /// The mitigator's pending status reports.
     mitigator: Vec<Job>,
     /// Peers whose DTLS handshake completed.
     established: HashSet<SocketAddr>,
@@ -136,19 +103,25 @@ struct Server {
 
 /// One DTLS connection of the client.
 struct Conn {
+    /// A UDP socket connected to the server.
     socket: Socket,
+    /// DTLS over it.
     dtls: DtlsClient,
 }
 
 /// The client host.
 struct Client {
+    /// Its certificate and the trust in the server's.
     auth: ClientAuth,
+    /// Its cuid, from its certificate.
     cuid: String,
+    /// The first `mid` it allocates.
     first_mid: u32,
     /// The connection the session uses.
     conn: Option<Conn>,
     /// A handshake in progress (the first one, or a reconnection).
     next: Option<Conn>,
+    /// The DOTS signal-channel client session (from the first handshake on).
     signal: Option<Box<SignalClient>>,
 }
 
@@ -156,15 +129,23 @@ struct Client {
 pub(crate) struct World {
     /// The transcript.
     pub(crate) t: Transcript,
+    /// Tells the CoAP messages (both sides' plaintext).
     wire: Wire,
+    /// The clock of both DOTS state machines.
     clock: StdClock,
+    /// What happened so far.
     facts: Vec<Fact>,
+    /// Something that ends the demo (a DTLS failure, a refused request).
     fatal: Option<String>,
+    /// Whether the link between the client and its sockets carries datagrams.
     link_up: bool,
     /// Datagrams the cut link dropped.
     pub(crate) dropped: u64,
+    /// The server host.
     server: Server,
+    /// The client host.
     client: Client,
+    /// Room for one CoAP message.
     buf: Vec<u8>,
 }
 
@@ -959,167 +940,5 @@ async fn recv_on(socket: Option<&UdpSocket>, buf: &mut [u8]) -> io::Result<usize
     match socket {
         Some(s) => s.recv(buf).await,
         None => pending().await,
-    }
-}
-
-fn phase_name(phase: ConfigPhase) -> &'static str {
-    match phase {
-        ConfigPhase::Idle => "idle",
-        ConfigPhase::Mitigating => "mitigating",
-    }
-}
-
-fn lifetime_text(l: Lifetime) -> String {
-    match l {
-        Lifetime::Seconds(s) => format!("{s} s"),
-        Lifetime::Indefinite => "indefinite".to_owned(),
-    }
-}
-
-fn status_text(s: Option<MitigationStatus>) -> String {
-    s.map_or_else(
-        || "(none)".to_owned(),
-        |s| format!("{} {}", s.value(), s.name()),
-    )
-}
-
-/// A client event: its line, its fact, and whether it ends the demo.
-fn note(e: &Event<'_>) -> (String, Option<Fact>, bool) {
-    match *e {
-        Event::MitigationAccepted {
-            mid,
-            code,
-            lifetime,
-            ..
-        } => (
-            format!(
-                "mid={mid} accepted ({code} {}), lifetime {}",
-                code.name().unwrap_or("?"),
-                lifetime.map_or_else(|| "?".to_owned(), lifetime_text)
-            ),
-            None,
-            false,
-        ),
-        Event::MitigationStatus {
-            mid,
-            status,
-            counters,
-            notification,
-            ..
-        } => {
-            let mut text = format!("mid={mid} status {}", status_text(status));
-            let c = [
-                ("bytes-dropped", counters.bytes_dropped),
-                ("pkts-dropped", counters.pkts_dropped),
-                ("bps-dropped", counters.bps_dropped),
-                ("pps-dropped", counters.pps_dropped),
-            ];
-            let shown: Vec<String> = c
-                .iter()
-                .filter_map(|(k, v)| v.map(|v| format!("{k} {v}")))
-                .collect();
-            if !shown.is_empty() {
-                text.push_str(&format!(" — {}", shown.join(", ")));
-            }
-            if notification {
-                text.push_str("  (notification)");
-            }
-            (text, Some(Fact::Status(mid, status, notification)), false)
-        }
-        Event::EfficacyUpdated { mid } => (
-            format!("mid={mid}: efficacy update accepted (2.04 Changed)"),
-            Some(Fact::EfficacyUpdated(mid)),
-            false,
-        ),
-        Event::MitigationWithdrawn { mid } => (
-            format!("mid={mid} withdrawn (2.02 Deleted)"),
-            Some(Fact::Withdrawn(mid)),
-            false,
-        ),
-        Event::MitigationEnded { mid } => (
-            format!("mid={mid} ended: removed from the client's table"),
-            Some(Fact::Ended(mid)),
-            false,
-        ),
-        Event::PhaseChanged { phase, parameters } => (
-            format!(
-                "{} configuration in force: heartbeat-interval {} s, missing-hb-allowed {}",
-                match phase {
-                    Phase::Idle => "idle",
-                    Phase::Mitigating => "mitigating",
-                },
-                parameters.heartbeat_interval.as_secs(),
-                parameters.missing_hb_allowed
-            ),
-            None,
-            false,
-        ),
-        Event::ConfigApplied { sid, code } => (
-            format!(
-                "session configuration in force ({code} {}{})",
-                code.name().unwrap_or("?"),
-                sid.map_or_else(String::new, |s| format!(", sid {s}"))
-            ),
-            Some(Fact::ConfigApplied(sid, code)),
-            false,
-        ),
-        Event::ConfigRejected {
-            code, diagnostic, ..
-        } => (
-            format!("configuration refused: {code} {diagnostic}"),
-            None,
-            true,
-        ),
-        Event::MitigationRejected {
-            mid,
-            code,
-            diagnostic,
-            ..
-        } => (
-            format!("mid={mid} refused: {code} {diagnostic}"),
-            None,
-            true,
-        ),
-        Event::Conflict { mid, .. } => (format!("mid={mid}: 4.09 Conflict"), None, true),
-        Event::SessionDegraded { missed_heartbeats } => (
-            format!(
-                "{missed_heartbeats} heartbeats unanswered during an attack: session degraded \
-                 (RFC 9132 §4.7: not declared lost while mitigating; open a new session)"
-            ),
-            Some(Fact::Degraded),
-            false,
-        ),
-        Event::SessionRecovered => ("the server answers again".to_owned(), None, false),
-        Event::SessionLost { reason } => (
-            format!(
-                "session lost ({})",
-                match reason {
-                    LostReason::Heartbeat => "heartbeats unanswered",
-                    LostReason::Closed => "closed by the host",
-                    _ => "connection closed",
-                }
-            ),
-            Some(Fact::Lost),
-            false,
-        ),
-        Event::Response {
-            operation, code, ..
-        } => (
-            format!(
-                "{operation:?} answered {code} {}",
-                code.name().unwrap_or("?")
-            ),
-            None,
-            false,
-        ),
-        Event::RequestFailed { operation, reason } => (
-            format!("{operation:?} got no answer ({reason:?})"),
-            None,
-            false,
-        ),
-        Event::ObservationEnded { operation } => {
-            (format!("observation ended: {operation:?}"), None, false)
-        }
-        ref other => (format!("{other:?}"), None, false),
     }
 }
