@@ -25,8 +25,7 @@ use dots_codec::model::telemetry::{
     TelemetryAttackDetail, TelemetrySetup, Unit, UnitTraffic,
 };
 use dots_codec::model::{
-    AttackStatus, Decimal2, EfficacyUpdate, MitigationScope, MitigationStatus, Scope,
-    SignalMessage,
+    AttackStatus, Decimal2, EfficacyUpdate, MitigationScope, MitigationStatus, Scope, SignalMessage,
 };
 use dots_proto::signal::client::{CommandError, Operation};
 use dots_proto::signal::server::{AliasTargets, MitigationStats, ServerEvent, TelemetryPolicy};
@@ -189,7 +188,9 @@ fn tm_reply(p: &mut Net, from: usize, op: Operation) -> (Code, Vec<u8>) {
 fn put_setup(p: &mut Net, body: &str) -> (u32, Code) {
     let from = p.a.log.len();
     let now = p.now;
-    let tsid = p.a.cmd(|c| c.put_telemetry_setup(now, &setup(body))).unwrap();
+    let tsid =
+        p.a.cmd(|c| c.put_telemetry_setup(now, &setup(body)))
+            .unwrap();
     let (code, _) = setup_reply(p, from, Operation::PutTelemetrySetup { tsid });
     (tsid, code)
 }
@@ -272,7 +273,13 @@ fn mitigate(p: &mut Net, body: &str) -> u32 {
         |e| matches!(e, CEv::Accepted { mid: m, .. } | CEv::Rejected { mid: m, .. } if *m == mid),
     );
     assert!(
-        matches!(e, CEv::Accepted { code: Code::CREATED, .. }),
+        matches!(
+            e,
+            CEv::Accepted {
+                code: Code::CREATED,
+                ..
+            }
+        ),
         "{e:?}"
     );
     mid
@@ -318,7 +325,10 @@ fn tm_setup_get_put_and_pipe_and_baseline_vectors() {
     assert_eq!(s.max_config_values, Some(p0.max_config_values.clone()));
     assert_eq!(s.min_config_values, Some(p0.min_config_values.clone()));
     assert_eq!(
-        s.max_config_values.as_ref().unwrap().server_originated_telemetry,
+        s.max_config_values
+            .as_ref()
+            .unwrap()
+            .server_originated_telemetry,
         Some(true)
     );
     assert!(!s.supported_unit_classes.is_empty());
@@ -346,11 +356,13 @@ fn tm_setup_get_put_and_pipe_and_baseline_vectors() {
 
     // tm-setup-put-02 (Figure 5): 2.01; the higher tsid replaces 123.
     assert_eq!(put_setup(&mut p, FIG5), (124, Code::CREATED));
-    assert!(server_events(&mut p).contains(&ServerEvent::TelemetrySetupRemoved {
-        cuid: CUID.into(),
-        tsid: 123,
-        replaced_by: Some(124),
-    }));
+    assert!(
+        server_events(&mut p).contains(&ServerEvent::TelemetrySetupRemoved {
+            cuid: CUID.into(),
+            tsid: 123,
+            replaced_by: Some(124),
+        })
+    );
     assert_eq!(get_setup(&mut p, Some(123)).0, Code::NOT_FOUND);
     // tm-setup-put-03 (Figure 6): 2.01, server-originated telemetry.
     assert_eq!(put_setup(&mut p, FIG6), (125, Code::CREATED));
@@ -452,7 +464,8 @@ fn tm_setup_requests_the_client_api_refuses_go_raw() {
     let mut p = net(client_config(128, 1), server_config());
     // tm-neg-pipe-all-zero-01: the client does not send it ...
     let now = p.now;
-    let r = p.a.cmd(|c| c.put_telemetry_setup(now, &setup(PIPES_ALL_ZERO)));
+    let r =
+        p.a.cmd(|c| c.put_telemetry_setup(now, &setup(PIPES_ALL_ZERO)));
     assert!(matches!(r, Err(CommandError::Invalid(_))), "{r:?}");
     // ... sent raw (auxiliary endpoint): 4.00.
     let r = raw(
@@ -530,11 +543,13 @@ fn tm_premitigation_put_01_delete_01_and_02() {
     // tm-premitigation-delete-01 (Figure 37; no code in the RFC): the entry is gone.
     let code = delete_tm(&mut p, Some(123));
     assert!(code.is_success(), "{code}");
-    assert!(server_events(&mut p).contains(&ServerEvent::TelemetryRemoved {
-        cuid: CUID.into(),
-        tmid: 123,
-        replaced_by: None
-    }));
+    assert!(
+        server_events(&mut p).contains(&ServerEvent::TelemetryRemoved {
+            cuid: CUID.into(),
+            tmid: 123,
+            replaced_by: None
+        })
+    );
     assert_eq!(get_tm(&mut p, Some(123), false, &[]).0, Code::NOT_FOUND);
     // tm-premitigation-delete-02 (Figure 38; no code): every tmid gone.
     assert_eq!(put_tm(&mut p, FIG36).1, Code::CHANGED);
@@ -595,7 +610,10 @@ fn tm_premitigation_put_02_get_01_to_03_and_notification_01() {
     let (code, body) = get_tm(&mut p, None, true, &[]);
     assert_eq!(code, Code::CONTENT);
     assert_eq!(
-        Telemetry::decode_cbor(&body).unwrap().pre_or_ongoing_mitigation[0].tmid,
+        Telemetry::decode_cbor(&body)
+            .unwrap()
+            .pre_or_ongoing_mitigation[0]
+            .tmid,
         Some(567)
     );
     // tm-premitigation-notification-01 (Figure 43): the host's telemetry on 2001:db8::1
@@ -643,14 +661,21 @@ fn tm_premitigation_put_02_get_01_to_03_and_notification_01() {
     let all = p.a.find(|e| {
         matches!(
             e,
-            CEv::Telemetry(Operation::GetTelemetry { tmid: None }, Code::CONTENT, _, true)
+            CEv::Telemetry(
+                Operation::GetTelemetry { tmid: None },
+                Code::CONTENT,
+                _,
+                true
+            )
         )
     });
     let Some((_, CEv::Telemetry(_, _, body, _))) = all else {
         panic!("{:#?}", p.a.log)
     };
     assert_eq!(
-        Telemetry::decode_cbor(&body).unwrap().pre_or_ongoing_mitigation[..],
+        Telemetry::decode_cbor(&body)
+            .unwrap()
+            .pre_or_ongoing_mitigation[..],
         [want]
     );
     p.b.s.check_invariants().unwrap();
@@ -700,7 +725,33 @@ fn tm_efficacy_put_01() {
     p.a.cmd(|c| c.efficacy_update(now, 123, AttackStatus::UnderAttack, tm.as_ref()))
         .unwrap();
     wait_for(&mut p, from, |e| *e == CEv::EfficacyUpdated(123));
-    // The request on the wire is Figure 45's body (the client adds the scope's aliases).
+    // The request on the wire: PUT mid=123 with If-Match and Figure 45's body.
+    let put = p
+        .sent_by(common::Side::A)
+        .filter_map(|s| {
+            let m = dots_codec::coap::Message::parse(&s.bytes).ok()?;
+            (m.code() == Code::PUT && m.options().if_match().next().is_some()).then(|| {
+                (
+                    m.options()
+                        .uri_path()
+                        .map(Result::unwrap)
+                        .collect::<Vec<_>>()
+                        .join("/"),
+                    m.payload().to_vec(),
+                )
+            })
+        })
+        .last()
+        .unwrap();
+    assert_eq!(
+        put.0,
+        format!(".well-known/dots/mitigate/cuid={CUID}/mid=123")
+    );
+    assert_eq!(
+        MitigationScope::decode_cbor(&put.1).unwrap(),
+        fig45,
+        "Figure 45"
+    );
     let e = server_events(&mut p);
     assert!(e
         .iter()
@@ -733,8 +784,19 @@ fn tm_mitigation_get_01_neg_observe_overlap_01_and_query_target_mismatch_01() {
     let now = p.now;
     p.a.cmd(|c| c.get_mitigations(now, Some(12332), true, &["target-alias=https1"]))
         .unwrap();
-    let e = wait_for(&mut p, from, |e| matches!(e, CEv::Status { mid: 12332, .. }));
-    assert!(matches!(e, CEv::Status { notification: false, .. }), "{e:?}");
+    let e = wait_for(&mut p, from, |e| {
+        matches!(e, CEv::Status { mid: 12332, .. })
+    });
+    assert!(
+        matches!(
+            e,
+            CEv::Status {
+                notification: false,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert_eq!(p.b.s.server().observations(CUID).count(), 1);
     // tm-neg-observe-overlap-01: the same query again (another token): 4.09, no new entry.
     let from = p.a.log.len();
@@ -776,10 +838,7 @@ fn tm_mitigation_get_01_neg_observe_overlap_01_and_query_target_mismatch_01() {
             CEv::Response(..) | CEv::Status { .. } | CEv::Rejected { .. } | CEv::Ended(_)
         )
     });
-    assert!(
-        matches!(e, CEv::Response(_, Code::NOT_FOUND, _)),
-        "{e:?}"
-    );
+    assert!(matches!(e, CEv::Response(_, Code::NOT_FOUND, _)), "{e:?}");
     assert_eq!(p.b.s.server().observations(CUID).count(), 0);
     // The mitigation itself is untouched.
     assert!(p.b.s.server().mitigation(CUID, 12332).is_some());

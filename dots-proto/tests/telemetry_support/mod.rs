@@ -306,7 +306,8 @@ pub fn raw(
     if_match: bool,
 ) -> Option<AuxResp> {
     let now = p.now;
-    let id = p.b.raw_request(now, code, uri, query, body, observe, if_match);
+    let id =
+        p.b.raw_request(now, code, uri, query, body, observe, if_match);
     let until = p.now + Duration::from_secs(10);
     while p.b.aux_response(id).is_none() && p.step(until) {
         stamp(p);
