@@ -441,16 +441,14 @@ fn tm_pipe_put_02_of_another_client() {
     // Figure 13 comes from the client hmcpH87lmPGsSTjkhXCbin with tsid 896.
     let cuid = "hmcpH87lmPGsSTjkhXCbin";
     let mut p = net(client_config(896, 1), server_config());
-    p.a.c = Box::new(
-        dots_proto::signal::client::SignalClient::new(
-            p.now,
-            cuid,
-            "dots.example",
-            client_config(896, 1),
-            9,
-        )
-        .unwrap(),
-    );
+    *p.a.c = dots_proto::signal::client::SignalClient::new(
+        p.now,
+        cuid,
+        "dots.example",
+        client_config(896, 1),
+        9,
+    )
+    .unwrap();
     p.b.cuid = cuid;
     assert_eq!(put_setup(&mut p, FIG13), (896, Code::CREATED));
     assert!(server_events(&mut p).iter().any(|e| matches!(

@@ -123,7 +123,8 @@ impl SessionNode {
         }
     }
 
-    /// Sends a raw request through the auxiliary endpoint (Confirmable unless `non`).
+    /// Sends a raw Confirmable request through the auxiliary endpoint.
+    #[allow(clippy::too_many_arguments)]
     pub fn raw_request(
         &mut self,
         now: Instant,
