@@ -229,7 +229,7 @@ fn call_home_clients_discard_redirections() {
     // The Call Home client's own redirection of its server (RFC 9066 Figure 9).
     p.b = TestServer::udp();
     p.b.script = Some(Box::new(|seen| {
-        (seen.path_str() == "/.well-known/dots/redirect").then(|| Scripted {
+        (seen.path_str().starts_with("/.well-known/dots/redirect/")).then(|| Scripted {
             code: Code::CREATED,
             payload: Vec::new(),
             cbor: false,
@@ -250,6 +250,11 @@ fn call_home_clients_discard_redirections() {
     run(&mut p, secs(3));
     let seen = p.b.requests("/.well-known/dots/redirect");
     assert_eq!(seen.len(), 1);
+    // RFC 9066 Figure 9: the cuid in the Uri-Path.
+    assert_eq!(
+        seen[0].path_str(),
+        format!("/.well-known/dots/redirect/cuid={CUID}")
+    );
     assert_eq!(seen[0].confirmable, Some(false));
     assert_eq!(RedirectedSignal::decode_cbor(&seen[0].payload).unwrap(), r);
     assert!(p.a.events().any(|e| matches!(

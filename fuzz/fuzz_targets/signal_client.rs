@@ -1,7 +1,8 @@
 //! The DOTS signal-channel client session (dots-proto `signal::client`) driven by arbitrary
 //! datagrams, replies to its own requests with arbitrary codes and bodies (status scopes,
-//! conflicts, redirections, configurations, raw bytes), server requests, time steps,
-//! timeouts and commands. Checks: no panic, `poll_timeout` never before the latest `now`, the
+//! conflicts, redirections, configurations, RFC 9244 telemetry setup and telemetry, raw
+//! bytes), server requests, time steps, timeouts and commands (RFC 9244 telemetry setup,
+//! pre-or-ongoing-mitigation telemetry and GETs with Uri-Query filters among them). Checks: no panic, `poll_timeout` never before the latest `now`, the
 //! mitigation table within its capacity with unique `mid`s, `mid`s that never go back except
 //! through a reported rollover, transmissions within the buffer, events readable.
 #![no_main]
@@ -9,8 +10,12 @@
 use arbitrary::Arbitrary;
 use dots_codec::cbor::{encode_scopes, CborBody};
 use dots_codec::coap::{Code, ContentFormat, Message, MessageRepr, MessageType, Token};
+use dots_codec::model::telemetry::{
+    Gauge, Gauges, PreOrOngoingMitigation, SetupData, Telemetry, TelemetryConfig,
+    TelemetrySetup, Unit, UnitTraffic,
+};
 use dots_codec::model::{
-    AttackStatus, ConfigParams, ConflictCause, ConflictInformation, ConflictStatus, IntParam,
+    AttackStatus, Decimal2, ConfigParams, ConflictCause, ConflictInformation, ConflictStatus, IntParam,
     Lifetime, MitigationStatus, RedirectedSignal, Scope, ScopeEntry, SignalConfig,
 };
 use dots_proto::signal::client::{ClientConfig, Event, SignalClient, MID_ROLLOVER};
@@ -47,6 +52,47 @@ enum Body {
         missing: u16,
         ranges: bool,
     },
+    TmSetup {
+        low: u8,
+        interval: u8,
+    },
+    Tm {
+        prefix: u8,
+        value: Option<u16>,
+    },
+}
+
+/// Uri-Query filters of RFC 9244 Section 5.4 (and invalid ones).
+const QUERIES: [&str; 6] = [
+    "target-protocol=17",
+    "target-prefix=2001:db8::/32",
+    "alias-name=https1",
+    "c=c",
+    "example-unknown-query=1",
+    "",
+];
+
+fn tm_entry(prefix: u8, value: Option<u16>) -> PreOrOngoingMitigation {
+    let mut e = PreOrOngoingMitigation::default();
+    if let Ok(n) = format!("2001:db8:{prefix:x}::/48").parse() {
+        let _ = e.target.targets.push_prefix(n);
+    }
+    if let Some(v) = value {
+        let _ = e.total_attack_traffic.push(UnitTraffic {
+            unit: Unit::MegabitPs,
+            gauges: Gauges::new().with(Gauge::MidPercentile, u64::from(v)),
+        });
+    }
+    e
+}
+
+fn tm_setup(low: u8, interval: u8) -> TelemetrySetup {
+    TelemetrySetup::request(SetupData::CurrentConfig(TelemetryConfig {
+        low_percentile: Some(Decimal2::from_hundredths(i64::from(low) * 40)),
+        server_originated_telemetry: Some(low & 1 == 1),
+        telemetry_notify_interval: Some(u16::from(interval)),
+        ..TelemetryConfig::default()
+    }))
 }
 
 #[derive(Arbitrary, Debug)]
@@ -111,6 +157,19 @@ enum Op {
     Telemetry {
         kind: u8,
         id: Option<u8>,
+    },
+    PutTelemetrySetup {
+        low: u8,
+        interval: u8,
+    },
+    PutTelemetry {
+        prefix: u8,
+        value: Option<u16>,
+    },
+    GetTelemetry {
+        id: Option<u8>,
+        observe: bool,
+        queries: Vec<u8>,
     },
 }
 
@@ -217,6 +276,14 @@ fn body_bytes(c: &Client, b: &Body) -> Vec<u8> {
             }
             .encode_cbor(&mut out)
             .unwrap_or(0)
+        }
+        Body::TmSetup { low, interval } => tm_setup(*low, *interval)
+            .encode_cbor(&mut out)
+            .unwrap_or(0),
+        Body::Tm { prefix, value } => {
+            let mut e = tm_entry(*prefix, *value);
+            e.tmid = Some(u32::from(*prefix));
+            Telemetry::new(e).encode_cbor(&mut out).unwrap_or(0)
         }
     };
     out.truncate(n);
@@ -475,6 +542,20 @@ fuzz_target!(|input: Input| {
                     3 => c.delete_telemetry(now, id),
                     _ => c.stop_observing_telemetry(now, id),
                 };
+            }
+            Op::PutTelemetrySetup { low, interval } => {
+                let _ = c.put_telemetry_setup(now, &tm_setup(low, interval));
+            }
+            Op::PutTelemetry { prefix, value } => {
+                let _ = c.put_telemetry(now, &Telemetry::new(tm_entry(prefix, value)));
+            }
+            Op::GetTelemetry { id, observe, queries } => {
+                let q: Vec<&str> = queries
+                    .iter()
+                    .take(8)
+                    .map(|q| QUERIES[usize::from(*q) % QUERIES.len()])
+                    .collect();
+                let _ = c.get_telemetry(now, id.map(u32::from), observe, &q);
             }
         }
         check(&mut c, &mut floor);

@@ -1,7 +1,8 @@
 //! Fuzzes the DOTS signal-channel server session (RFC 9132): datagrams (raw, or well-formed
-//! requests built from the steps) and TCP stream bytes from several peers with changing
-//! identities, answers and Resets of what the server sent, host commands (mitigation status,
-//! close, failure), clock steps and transmissions into small buffers. After every step: the
+//! requests built from the steps, RFC 9244 telemetry setup and pre-or-ongoing-mitigation
+//! telemetry among them, with Uri-Query filters) and TCP stream bytes from several peers with
+//! changing identities, answers and Resets of what the server sent, host commands (mitigation
+//! status, attack telemetry, close, failure), clock steps and transmissions into small buffers. After every step: the
 //! session's and the core's invariants, `poll_timeout` never before the latest `now`, and the
 //! configured bounds on peers, endpoints, queues and events.
 #![no_main]
@@ -11,7 +12,11 @@ use dots_codec::cbor::CborBody;
 use dots_codec::coap::{
     Code, ContentFormat, FrameRepr, Message, MessageRepr, MessageType, Token,
 };
-use dots_codec::model::{Lifetime, MitigationRequest, MitigationStatus, Scope};
+use dots_codec::model::telemetry::{
+    Gauge, Gauges, LinkId, PipeCapacity, PreOrOngoingMitigation, SetupData, Telemetry, TelemetryConfig,
+    TelemetrySetup, Unit, UnitTraffic,
+};
+use dots_codec::model::{Decimal2, Lifetime, MitigationRequest, MitigationStatus, Scope};
 use dots_proto::data::PeerIdentity;
 use dots_proto::signal::server::{MitigationStats, ServerConfig, SignalServer};
 use dots_proto::signal::session::{ServerSession, SessionConfig};
@@ -37,6 +42,8 @@ enum Path {
     Mitigate { cuid: u8, mid: Option<u8> },
     Config { sid: Option<u8> },
     Heartbeat,
+    TmSetup { cuid: u8, tsid: Option<u8> },
+    Tm { cuid: u8, tmid: Option<u8> },
     Raw(String),
 }
 
@@ -47,7 +54,23 @@ enum Body {
     Scope { prefix: u8, lifetime: u8, trigger: bool },
     Config { hb: u8, missing: u8 },
     Heartbeat(bool),
+    /// A `telemetry-setup` body: current-config, pipe capacity or baseline-less setups.
+    TmSetup { kind: u8, a: u8, b: u8 },
+    /// A `telemetry` body: a target, with or without the client's own telemetry.
+    Tm { prefix: u8, data: Option<u16> },
 }
+
+/// Uri-Query filters of RFC 9244 Section 5.4 (and a few invalid ones).
+const QUERIES: [&str; 8] = [
+    "target-protocol=17",
+    "target-prefix=2001:db8::/32",
+    "target-port=443-444",
+    "alias-name=https1",
+    "c=c",
+    "mid=1",
+    "example-unknown-query=1",
+    "target-prefix=nonsense",
+];
 
 #[derive(Arbitrary, Debug)]
 enum Step {
@@ -61,6 +84,7 @@ enum Step {
         body: Body,
         observe: Option<u8>,
         if_match: bool,
+        query: Option<u8>,
         token: u8,
         mid: u16,
     },
@@ -68,6 +92,7 @@ enum Step {
     AnswerHeartbeat { peer: u8, con: bool },
     ResetLast { peer: u8 },
     Host { cuid: u8, mid: u8, status: u8 },
+    HostTelemetry { cuid: u8, tmid: u8, value: Option<u16> },
     Closed { peer: u8 },
     Failed { peer: u8 },
     Advance { ms: u32 },
@@ -122,7 +147,56 @@ fn body(b: &Body) -> Vec<u8> {
             }
         }
         Body::Heartbeat(s) => vec![0xa1, 0x18, 0x31, 0xa1, 0x18, 0x33, if *s { 0xf5 } else { 0xf4 }],
+        Body::TmSetup { kind, a, b } => {
+            let setup = match kind % 3 {
+                0 => SetupData::CurrentConfig(TelemetryConfig {
+                    low_percentile: Some(Decimal2::from_hundredths(i64::from(*a) * 40)),
+                    high_percentile: Some(Decimal2::from_hundredths(i64::from(*b) * 40)),
+                    server_originated_telemetry: Some(a & 1 == 1),
+                    telemetry_notify_interval: Some(u16::from(*b % 8)),
+                    ..TelemetryConfig::default()
+                }),
+                1 => {
+                    let mut v = SetupData::TotalPipeCapacity(Default::default());
+                    if let SetupData::TotalPipeCapacity(l) = &mut v {
+                        for i in 0..(a % 3) {
+                            let mut link_id = LinkId::default();
+                            let _ = link_id.push_str(&format!("link{i}"));
+                            let _ = l.push(PipeCapacity {
+                                link_id,
+                                capacity: u64::from(*b) * u64::from(i),
+                                unit: Unit::MegabitPs,
+                            });
+                        }
+                    }
+                    v
+                }
+                _ => SetupData::CurrentConfig(TelemetryConfig::default()),
+            };
+            encode(&TelemetrySetup::request(setup))
+        }
+        Body::Tm { prefix, data } => encode(&Telemetry::new(tm_entry(*prefix, *data))),
     }
+}
+
+fn tm_entry(prefix: u8, data: Option<u16>) -> PreOrOngoingMitigation {
+    let mut e = PreOrOngoingMitigation::default();
+    let p = format!("2001:db8:{:x}::/48", prefix % 8);
+    let _ = e.target.targets.push_prefix(p.parse().expect("prefix"));
+    if let Some(v) = data {
+        let _ = e.total_attack_traffic.push(UnitTraffic {
+            unit: Unit::MegabitPs,
+            gauges: Gauges::new().with(Gauge::MidPercentile, u64::from(v)),
+        });
+    }
+    e
+}
+
+fn encode<B: CborBody>(b: &B) -> Vec<u8> {
+    let mut buf = vec![0u8; b.encoded_len()];
+    let n = b.encode_cbor(&mut buf).unwrap_or(0);
+    buf.truncate(n);
+    buf
 }
 
 /// What the server last sent to a peer that the fuzzer may answer.
@@ -171,6 +245,7 @@ fuzz_target!(|steps: Vec<Step>| {
                 body: b,
                 observe,
                 if_match,
+                query,
                 token,
                 mid,
             } => {
@@ -201,9 +276,26 @@ fuzz_target!(|steps: Vec<Step>| {
                     Path::Config { sid: Some(x) } => format!("/.well-known/dots/config/sid={}", x % 4),
                     Path::Config { sid: None } => String::from("/.well-known/dots/config"),
                     Path::Heartbeat => String::from("/.well-known/dots/hb"),
+                    Path::TmSetup { cuid, tsid } => {
+                        let c = CUIDS[usize::from(cuid % 3)];
+                        match tsid {
+                            Some(t) => format!("/.well-known/dots/tm-setup/cuid={c}/tsid={}", t % 6),
+                            None => format!("/.well-known/dots/tm-setup/cuid={c}"),
+                        }
+                    }
+                    Path::Tm { cuid, tmid } => {
+                        let c = CUIDS[usize::from(cuid % 3)];
+                        match tmid {
+                            Some(t) => format!("/.well-known/dots/tm/cuid={c}/tmid={}", t % 6),
+                            None => format!("/.well-known/dots/tm/cuid={c}"),
+                        }
+                    }
                     Path::Raw(r) => r.clone(),
                 };
                 let _ = m.options.set_uri_path(&uri);
+                if let Some(q) = query {
+                    let _ = m.options.push_uri_query(QUERIES[usize::from(q % 8)]);
+                }
                 if let Some(o) = observe {
                     let _ = m.options.set_observe(u32::from(*o % 3));
                 }
@@ -262,6 +354,15 @@ fuzz_target!(|steps: Vec<Step>| {
                     u32::from(mid % 6),
                     st,
                     MitigationStats::default(),
+                );
+            }
+            Step::HostTelemetry { cuid, tmid, value } => {
+                let e = value.map(|v| tm_entry(0, Some(v)));
+                let _ = s.server_mut().set_attack_telemetry(
+                    now,
+                    CUIDS[usize::from(cuid % 3)],
+                    u32::from(tmid % 6),
+                    e.as_ref(),
                 );
             }
             Step::Closed { peer } => s.peer_closed(now, &(peer % PEERS)),

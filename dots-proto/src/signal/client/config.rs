@@ -105,14 +105,19 @@ impl SessionParameters {
         if let Some(v) = int(params.max_payloads) {
             t.max_payloads = v;
         }
-        if let Some(v) = int(params.non_max_retransmit) {
+        // RFC 9362 Section 3: 'non-max-retransmit' defaults to 'max-retransmit', 'non-timeout'
+        // to 'ack-timeout', 'non-receive-timeout' to twice 'non-timeout'.
+        if let Some(v) = int(params.non_max_retransmit).or(int(params.max_retransmit)) {
             t.non_max_retransmit = u8::try_from(v).unwrap_or(u8::MAX);
         }
-        if let Some(v) = dec(params.non_timeout).and_then(secs) {
+        let non_timeout = dec(params.non_timeout).or(dec(params.ack_timeout));
+        if let Some(v) = non_timeout.and_then(secs) {
             t.non_timeout = v;
         }
         if let Some(v) = dec(params.non_receive_timeout).and_then(secs) {
             t.non_receive_timeout = v;
+        } else if non_timeout.is_some() {
+            t.non_receive_timeout = t.non_timeout.saturating_mul(2);
         }
         if let Some(v) = dec(params.non_probing_wait).and_then(secs) {
             t.non_probing_wait = Some(v);
@@ -376,5 +381,39 @@ mod tests {
         );
         assert_eq!(p.transmission.non_timeout, Duration::from_millis(1500));
         assert_eq!(p.transmission.max_retransmit, 3);
+    }
+
+    #[test]
+    fn rfc9362_defaults_follow_the_negotiated_base_values() {
+        // RFC 9362 Section 3: non-max-retransmit defaults to max-retransmit, non-timeout to
+        // ack-timeout, non-receive-timeout to twice non-timeout.
+        let d = Decimal2::from_hundredths;
+        let p = SessionParameters::DEFAULT.with(&ConfigParams {
+            max_retransmit: Some(IntParam::current(5)),
+            ack_timeout: Some(DecimalParam::current(d(300))),
+            ..ConfigParams::default()
+        });
+        let t = p.transmission;
+        assert_eq!(t.non_max_retransmit, 5);
+        assert_eq!(t.non_timeout, Duration::from_secs(3));
+        assert_eq!(t.non_receive_timeout, Duration::from_secs(6));
+        assert!(t.validate().is_ok());
+        // non-timeout alone: non-receive-timeout follows it.
+        let p = SessionParameters::DEFAULT.with(&ConfigParams {
+            non_timeout: Some(DecimalParam::current(d(300))),
+            ..ConfigParams::default()
+        });
+        assert_eq!(p.transmission.non_receive_timeout, Duration::from_secs(6));
+        assert!(p.transmission.validate().is_ok());
+        // Explicit values win.
+        let p = SessionParameters::DEFAULT.with(&ConfigParams {
+            max_retransmit: Some(IntParam::current(5)),
+            non_max_retransmit: Some(IntParam::current(2)),
+            non_timeout: Some(DecimalParam::current(d(300))),
+            non_receive_timeout: Some(DecimalParam::current(d(700))),
+            ..ConfigParams::default()
+        });
+        assert_eq!(p.transmission.non_max_retransmit, 2);
+        assert_eq!(p.transmission.non_receive_timeout, Duration::from_secs(7));
     }
 }

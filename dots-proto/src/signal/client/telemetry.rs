@@ -300,7 +300,8 @@ impl<
     }
 
     /// A Call Home DOTS client redirects its Call Home DOTS server to another client (NON PUT
-    /// `/.well-known/dots/redirect` with `alt-ch-client`, RFC 9066 Section 5.2.2). The answer
+    /// `/.well-known/dots/redirect/cuid=C` with `alt-ch-client`, RFC 9066 Section 5.2.2 and
+    /// Figure 9, which carries the `cuid` like every DOTS signal request). The answer
     /// is an [`Event::Response`](super::Event::Response) (2.01, then the server closes this
     /// connection).
     ///
@@ -319,7 +320,10 @@ impl<
                 dots_codec::model::ValidationError::InvalidRedirect,
             ));
         }
-        let mut o = wire::base("redirect").map_err(crate::coap::CommandError::from)?;
+        // RFC 9066 Figure 9: `/redirect/cuid=C` (the figure adds a `mid`, which names nothing
+        // here; servers take the `cuid` form).
+        let mut o = wire::client_path("redirect", &self.cuid, "mid", None)
+            .map_err(crate::coap::CommandError::from)?;
         wire::cbor(&mut o).map_err(crate::coap::CommandError::from)?;
         let n = redirect
             .encode_cbor(&mut self.buf)

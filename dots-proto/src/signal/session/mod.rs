@@ -174,7 +174,13 @@
 //! / [`handle_stream_bytes`](ServerSession::handle_stream_bytes) like any other peer. Two
 //! differences are the host's: a Call Home server must not redirect (RFC 9066 Section 5.2.2),
 //! and after a [`SessionEvent::PeerLost`] "the Call Home DOTS server MUST try to establish a new
-//! DOTS signal channel session" (Section 5.2.1) — the host dials again.
+//! DOTS signal channel session" (Section 5.2.1) — the host dials again. Over TCP/TLS the
+//! dialling host can announce the connection at once with empty
+//! [`handle_stream_bytes`](ServerSession::handle_stream_bytes): the peer's session starts and
+//! its CSM (RFC 8323 Section 5.3) is ready to send before the client has said anything (the
+//! `callhome_session` test runs it so). The server core's
+//! [`ServerConfig::call_home`](crate::signal::server::ServerConfig) adds the Call Home server's
+//! request rules (immediate requests with `source-prefix` only, `/redirect`).
 //!
 //! # Identities
 //!

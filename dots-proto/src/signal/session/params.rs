@@ -6,6 +6,7 @@ use core::time::Duration;
 use dots_codec::model::{ConfigParams, DecimalParam, IntParam};
 
 use crate::coap::{RandomFactor, TransmissionParameters};
+use crate::signal::server::QBlockParams;
 
 /// RFC 9132 Section 4.5.2's recommended `heartbeat-interval` when the configuration has none.
 pub(crate) const DEFAULT_HEARTBEAT_INTERVAL: u16 = 30;
@@ -48,6 +49,7 @@ fn count(v: Option<u16>) -> Option<u8> {
 /// defaults in force.
 pub(crate) fn settings(c: &ConfigParams) -> Settings {
     let d = TransmissionParameters::DOTS;
+    let q = QBlockParams::from_config(c);
     let p = TransmissionParameters {
         ack_timeout: dec(c.ack_timeout).unwrap_or(d.ack_timeout),
         ack_random_factor: c
@@ -58,10 +60,12 @@ pub(crate) fn settings(c: &ConfigParams) -> Settings {
             .unwrap_or(d.ack_random_factor),
         max_retransmit: count(int(c.max_retransmit)).unwrap_or(d.max_retransmit),
         probing_rate: int(c.probing_rate).map_or(d.probing_rate, u32::from),
-        max_payloads: int(c.max_payloads).unwrap_or(d.max_payloads),
-        non_max_retransmit: count(int(c.non_max_retransmit)).unwrap_or(d.non_max_retransmit),
-        non_timeout: dec(c.non_timeout).unwrap_or(d.non_timeout),
-        non_receive_timeout: dec(c.non_receive_timeout).unwrap_or(d.non_receive_timeout),
+        // RFC 9362 Section 3's defaults: 'non-max-retransmit' is 'max-retransmit',
+        // 'non-timeout' is 'ack-timeout', 'non-receive-timeout' twice 'non-timeout'.
+        max_payloads: q.max_payloads,
+        non_max_retransmit: count(Some(q.non_max_retransmit)).unwrap_or(d.non_max_retransmit),
+        non_timeout: q.non_timeout,
+        non_receive_timeout: q.non_receive_timeout,
         non_probing_wait: dec(c.non_probing_wait).or(d.non_probing_wait),
         non_partial_timeout: dec(c.non_partial_timeout).or(d.non_partial_timeout),
         ..d
@@ -86,7 +90,12 @@ mod tests {
     #[test]
     fn recommended_values_and_overrides() {
         let s = settings(&ConfigParams::default());
-        assert_eq!(s.params, TransmissionParameters::DOTS);
+        // RFC 9362 Section 3: DOTS's NON_MAX_RETRANSMIT is max-retransmit's 3, not CoAP's 4.
+        let dots = TransmissionParameters {
+            non_max_retransmit: 3,
+            ..TransmissionParameters::DOTS
+        };
+        assert_eq!(s.params, dots);
         assert_eq!(s.interval, Some(Duration::from_secs(30)));
         assert_eq!(s.missing, 15);
         let c = ConfigParams {
@@ -111,5 +120,31 @@ mod tests {
             ..ConfigParams::default()
         };
         assert_eq!(settings(&bad).params, TransmissionParameters::DOTS);
+    }
+
+    #[test]
+    fn rfc9362_defaults_follow_the_negotiated_base_values() {
+        // A client that negotiates non-timeout 3.00 alone gets non-receive-timeout 6.00 (twice
+        // non-timeout), not the 4.00 that would make the set invalid (RFC 9177 Section 7.2:
+        // at least NON_TIMEOUT_RANDOM + 1 s) and drop every negotiated value.
+        let c = ConfigParams {
+            max_payloads: Some(IntParam::current(1)),
+            non_timeout: Some(DecimalParam::current(Decimal2::from_hundredths(300))),
+            ..ConfigParams::default()
+        };
+        let s = settings(&c);
+        assert_eq!(s.params.max_payloads, 1);
+        assert_eq!(s.params.non_timeout, Duration::from_secs(3));
+        assert_eq!(s.params.non_receive_timeout, Duration::from_secs(6));
+        // ack-timeout alone: non-timeout follows it; max-retransmit: non-max-retransmit.
+        let c = ConfigParams {
+            max_retransmit: Some(IntParam::current(5)),
+            ack_timeout: Some(DecimalParam::current(Decimal2::from_hundredths(250))),
+            ..ConfigParams::default()
+        };
+        let s = settings(&c);
+        assert_eq!(s.params.non_timeout, Duration::from_millis(2500));
+        assert_eq!(s.params.non_receive_timeout, Duration::from_secs(5));
+        assert_eq!(s.params.non_max_retransmit, 5);
     }
 }
