@@ -291,9 +291,10 @@ fn refused_requests_are_surfaced() {
     assert_eq!(code, Code::BAD_REQUEST);
     assert!(!diagnostic.is_empty());
     assert!(p.a.c.mitigation(mid).is_none());
-    // An acl-list in idle time: 4.00 (RFC 9133 Section 3.2.1: "MUST be discarded by DOTS
-    // servers with 4.00").
+    // An acl-list in idle time (a pre-configured request, nothing active): 4.00 (RFC 9133
+    // Section 3.2.1: "MUST be discarded by DOTS servers with 4.00").
     let mut s = scope("2001:db8::/64", 3600);
+    s.trigger_mitigation = Some(false);
     s.push_acl("nope", None).unwrap();
     let idle = p.a.c.request_mitigation(p.now, &s).unwrap();
     run(&mut p, secs(2));

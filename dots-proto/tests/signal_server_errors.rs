@@ -207,10 +207,23 @@ fn acl_list_errors() {
             ),
         )
     };
+    let idle = |name: &str| {
+        scope_json(
+            &["2001:db8:6401::2/127"],
+            3600,
+            &format!(
+                r#""trigger-mitigation": false, "ietf-dots-signal-control:acl-list": [{{"acl-name": "{name}", "activation-type": "deactivate"}}]"#
+            ),
+        )
+    };
     let mut h = populated();
+    // A pre-configured request while the client mitigates nothing is idle time: 4.00.
     unchanged(&mut h, Code::BAD_REQUEST, |h| {
-        h.put_json(CUID3, 6, &acl("x"))
+        h.put_json(CUID3, 6, &idle("an-accept-list"))
     });
+    // A request that triggers a mitigation is attack time by itself (RFC 9133 Section 4.2,
+    // Figure 8), so the ACL is looked up: unknown, 4.04.
+    unchanged(&mut h, Code::NOT_FOUND, |h| h.put_json(CUID3, 6, &acl("x")));
     // CUID2 is mitigating, so its unknown ACL is 4.04.
     unchanged(&mut h, Code::NOT_FOUND, |h| h.put_json(CUID2, 6, &acl("x")));
     unchanged(&mut h, Code::NOT_FOUND, |h| {
@@ -588,4 +601,27 @@ fn small_buffers_are_refused_before_processing() {
         )
         .unwrap_err();
     assert_eq!(e.needed, MIN_RESPONSE_BUFFER);
+}
+
+#[test]
+fn acl_list_in_the_request_that_starts_the_attack_time() {
+    // RFC 9133 Section 4.2, Figure 8: a client with no mitigation asks for one with its
+    // accept-list ACL; "The DOTS server activates the "my-accept-list" ACL and replies with a
+    // 2.01 (Created)".
+    let mut h = Harness::with_config(ServerConfig::default());
+    h.s.hooks_mut()
+        .acls
+        .insert((CUID3.into(), "my-accept-list".into()));
+    let body = scope_json(
+        &["2001:db8:6401::2/127"],
+        3600,
+        r#""target-protocol": [17], "ietf-dots-signal-control:acl-list": [{"acl-name": "my-accept-list", "activation-type": "immediate"}]"#,
+    );
+    assert_eq!(h.put_json(CUID3, 4879, &body).code(), Code::CREATED);
+    assert!(h
+        .s
+        .hooks_mut()
+        .log
+        .iter()
+        .any(|l| *l == format!("acl {CUID3} my-accept-list")));
 }

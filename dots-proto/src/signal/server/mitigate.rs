@@ -433,7 +433,12 @@ impl<H: SignalHooks> SignalServer<H> {
         let scope = &body.entry.scope;
         let trigger = scope.triggers_mitigation();
         let client = ctx.slot.and_then(|s| self.client(s));
-        if scope.has_acl_list() && client.is_none_or(|c| c.active == 0) {
+        // RFC 9133 Section 3.2.1: filter control "in 'idle' time ... MUST be discarded ...
+        // with 4.00". A request that triggers a mitigation signals the attack itself and may
+        // carry the `acl-list` (Section 4.2, Figure 8: the first mitigation request activates
+        // "my-accept-list" and gets 2.01); idle time is a pre-configured
+        // (`trigger-mitigation` false) request while the client has no active mitigation.
+        if scope.has_acl_list() && !trigger && client.is_none_or(|c| c.active == 0) {
             return Err(Fail::diag(
                 Code::BAD_REQUEST,
                 "'acl-list' is not allowed in idle time (RFC 9133 Section 3.2.1)",
