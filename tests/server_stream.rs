@@ -154,7 +154,7 @@ fn rustls_client_over_tls_and_plain_tcp() {
     let mut c = StreamClient::new(Box::new(link));
     let (code, _) = c.exchange(Code::PUT, &mitigate(&cuid, 123), &hex(FIG8));
     assert_eq!(code, Code::CREATED);
-    assert!(server.log_contains(&format!("tls 127.0.0.1:")));
+    assert!(server.log_contains("tls 127.0.0.1:"));
     assert!(server.log_contains(&format!("connected cuid={cuid} (x509)")));
     assert!(server.log_contains(&format!("event mitigation-requested cuid={cuid} mid=123")));
     let (code, body) = c.exchange(Code::GET, &mitigate(&cuid, 123), &[]);
