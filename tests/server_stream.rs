@@ -56,7 +56,7 @@ fn start(fx: &Fixture) -> Server {
         .map(String::from)
         .to_vec();
     args.extend(fx.server_creds());
-    args.extend(["--mitigated-after".into(), "2".into()]);
+    args.extend(["--mitigated-after".into(), "3".into()]);
     Server::start(&args, 2)
 }
 
@@ -212,8 +212,8 @@ fn libcoap_over_tls_and_tcp(name: &str) {
     assert!(run.has_pdu(&["c:2.01"]), "{}", run.log);
     assert!(server.log_contains(&format!("event mitigation-requested cuid={cuid} mid=123")));
 
-    let get = ["-m", "get", "-A", "271", "-s", "4"];
-    let run = coap_client(&client, dir, &with(&get), &tls(&cuid, 123), 5);
+    let get = ["-m", "get", "-A", "271", "-s", "5"];
+    let run = coap_client(&client, dir, &with(&get), &tls(&cuid, 123), 6);
     let scopes = run.scopes();
     assert!(scopes.len() >= 2, "{}", run.log);
     assert_eq!(scopes[0].scopes[0].mid, Some(123));
