@@ -15,12 +15,21 @@ mod app;
 #[path = "../examples/server/cli.rs"]
 #[allow(dead_code)]
 mod cli;
+#[path = "../examples/server/dtls.rs"]
+#[allow(dead_code)]
+mod dtls;
 #[path = "../examples/server/https.rs"]
 #[allow(dead_code)]
 mod https;
+#[path = "../examples/server/signal.rs"]
+#[allow(dead_code)]
+mod signal;
 #[path = "../examples/server/state.rs"]
 #[allow(dead_code)]
 mod state;
+#[path = "../examples/server/stream.rs"]
+#[allow(dead_code)]
+mod stream;
 #[path = "../examples/support/mod.rs"]
 mod support;
 #[path = "../examples/server/udp.rs"]
@@ -463,33 +472,61 @@ fn plain_coap_requires_insecure() {
 }
 
 #[test]
-fn signal_channel_transports_are_not_yet_served() {
+fn every_signal_channel_transport_is_served() {
     let certs = ["--cert", "s.pem", "--key", "s.key", "--ca", "ca.pem"];
-    for args in [
-        vec!["--tcp", "127.0.0.1:4646", "--insecure"],
-        [&["--dtls", "127.0.0.1:4646"][..], &certs].concat(),
-        [&["--tls", "127.0.0.1:4646"][..], &certs].concat(),
-    ] {
-        let e = parse(&args).unwrap().check().unwrap_err();
-        assert!(e.message.contains("not yet supported"), "{args:?}: {e}");
-        assert_eq!(e.into_clap().exit_code(), 2);
-    }
-    // Plain CoAP over UDP is served, alone or beside the data channel.
+    let psk = ["--psk", "dots-client-psk:73656372657450534b"];
     for args in [
         vec!["--udp", "127.0.0.1:4646", "--insecure"],
+        vec!["--tcp", "127.0.0.1:4646", "--insecure"],
+        [&["--dtls", "127.0.0.1:4646"][..], &certs].concat(),
+        [&["--dtls", "127.0.0.1:4646"][..], &psk].concat(),
+        [&["--dtls", "127.0.0.1:4646"][..], &certs, &psk].concat(),
+        [&["--tls", "127.0.0.1:4646"][..], &certs].concat(),
         [
             &[
                 "--https",
                 "127.0.0.1:8443",
-                "--udp",
+                "--dtls",
                 "127.0.0.1:4646",
+                "--tls",
+                "127.0.0.1:4646",
+                "--udp",
+                "127.0.0.1:4647",
+                "--tcp",
+                "127.0.0.1:4647",
                 "--insecure",
             ][..],
             &certs,
+            &psk,
         ]
         .concat(),
     ] {
         parse(&args).unwrap().check().unwrap();
+    }
+    // TLS (rustls has no external PSK) and DTLS without any credential are refused.
+    for args in [
+        vec!["--tls", "127.0.0.1:4646"],
+        [&["--tls", "127.0.0.1:4646"][..], &psk].concat(),
+        vec!["--dtls", "127.0.0.1:4646"],
+        vec![
+            "--dtls",
+            "127.0.0.1:4646",
+            "--cert",
+            "s.pem",
+            "--key",
+            "s.key",
+        ],
+    ] {
+        let e = parse(&args).unwrap().check().unwrap_err();
+        assert!(e.message.contains("--cert"), "{args:?}: {e}");
+        assert_eq!(e.into_clap().exit_code(), 2);
+    }
+    // The mitigator's delay: seconds, bounded.
+    let udp = ["--udp", "127.0.0.1:4646", "--insecure"];
+    let args = parse(&[&udp[..], &["--mitigated-after", "0.5"]].concat()).unwrap();
+    assert_eq!(args.mitigated_after, 0.5);
+    for bad in ["-1", "nan", "1e9", "soon"] {
+        assert!(parse(&[&udp[..], &["--mitigated-after", bad]].concat()).is_err());
     }
 }
 

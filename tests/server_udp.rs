@@ -15,12 +15,21 @@ mod app;
 #[path = "../examples/server/cli.rs"]
 #[allow(dead_code)]
 mod cli;
+#[path = "../examples/server/dtls.rs"]
+#[allow(dead_code)]
+mod dtls;
 #[path = "../examples/server/https.rs"]
 #[allow(dead_code)]
 mod https;
+#[path = "../examples/server/signal.rs"]
+#[allow(dead_code)]
+mod signal;
 #[path = "../examples/server/state.rs"]
 #[allow(dead_code)]
 mod state;
+#[path = "../examples/server/stream.rs"]
+#[allow(dead_code)]
+mod stream;
 #[path = "../examples/support/mod.rs"]
 mod support;
 #[path = "../examples/server/udp.rs"]

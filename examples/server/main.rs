@@ -4,26 +4,34 @@
 //! ```text
 //! cargo run --example server -- --https 127.0.0.1:8443 \
 //!     --cert server.pem --key server.key --ca ca.pem
-//! cargo run --example server -- --udp 127.0.0.1:4646 --insecure   # lab only: no DTLS
+//! cargo run --example server -- --dtls 127.0.0.1:4646 --tls 127.0.0.1:4646 \
+//!     --cert server.pem --key server.key --ca ca.pem --psk dots-client-psk:73656372657450534b
+//! cargo run --example server -- --udp 127.0.0.1:4646 --tcp 127.0.0.1:4646 --insecure  # lab only
 //! ```
 //!
-//! Prints `listening https ADDR` / `listening udp ADDR` once each socket accepts traffic, then
-//! one line per event (`event acl-activated cuid=... acl=...`, `event mitigation-requested
-//! cuid=... mid=...`, `mitigator cuid=... mid=... status=...`). Stops on SIGTERM or Ctrl-C.
+//! Prints `listening PROTO ADDR` (`https`, `udp`, `tcp`, `dtls`, `tls`) once each socket
+//! accepts traffic, then one line per event (`event acl-activated cuid=... acl=...`, `event
+//! mitigation-requested cuid=... mid=...`, `mitigator cuid=... mid=... status=...`, `dtls
+//! ADDR: connected cuid=...`). Stops on SIGTERM or Ctrl-C.
 //!
-//! - `cli.rs`: the command line (every transport flag is fixed; `--https` and `--udp
-//!   --insecure` are served, `--tcp`, `--dtls`, `--tls` not yet);
+//! - `cli.rs`: the command line;
 //! - `app.rs`: binds and serves the sockets of a configuration until told to stop;
 //! - `state.rs`: the state the channels share (the signal session with the data server as its
 //!   core's hooks, the clock, the data server's expiry timer);
 //! - `https.rs`: HTTP/1.1 over TLS (hyper, rustls) to and from the sans-IO data server;
-//! - `udp.rs`: plain CoAP over UDP to and from the sans-IO signal session, with an in-memory
-//!   mitigator.
+//! - `signal.rs`: the signal session's driver for every transport: timers, the in-memory
+//!   mitigator, events, and the routing of outgoing messages to each peer's transport;
+//! - `udp.rs`: plain CoAP over UDP (the cuid from the Uri-Path);
+//! - `dtls.rs`: CoAP over DTLS (dimpl; the cuid from the client's certificate or PSK identity);
+//! - `stream.rs`: CoAP over TLS (rustls; the certificate's cuid) and plain TCP (RFC 8323).
 
 mod app;
 mod cli;
+mod dtls;
 mod https;
+mod signal;
 mod state;
+mod stream;
 #[path = "../support/mod.rs"]
 mod support;
 mod udp;

@@ -8,7 +8,6 @@
 //! (one log line each) and re-arms the data server's expiry timer ([`Shared::run_timer`]) when
 //! its next deadline moved.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use dots::proto::data::{DataEvent, DataServer, DataServerConfig};
@@ -17,12 +16,14 @@ use dots::proto::signal::session::{ServerSession, SessionConfig};
 use dots::proto::time::{Instant, StdClock};
 use tokio::sync::Notify;
 
+use crate::signal::PeerKey;
+
 /// Where event lines go (stdout in the binary; the tests collect them).
 pub(crate) type Log = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// The signal-channel session, its peers keyed by their socket address, with the data server
-/// as the core's hooks.
-pub(crate) type Session = ServerSession<SocketAddr, DataServer>;
+/// The signal-channel session, its peers keyed by their transport and address, with the data
+/// server as the core's hooks.
+pub(crate) type Session = ServerSession<PeerKey, DataServer>;
 
 /// The state every channel of the server shares.
 pub(crate) struct Shared {

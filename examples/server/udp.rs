@@ -5,93 +5,58 @@
 //! last cuid that address used, or else one derived from the address. Anyone who can send a
 //! datagram can act as any client. Use `--dtls` (mutual authentication) in production.
 //!
-//! One task owns the socket and drives the sans-IO [`ServerSession`] held in the [`Shared`]
-//! state (the same state the data channel uses): datagrams in, the session's deadline
-//! (heartbeats, deadman, lifetimes), datagrams out, one log line per event. A toy mitigator
-//! "mitigates" every accepted request: [`MITIGATED_AFTER`] later it reports
-//! attack-successfully-mitigated (status 2) through
-//! [`set_mitigation_status`](dots::proto::signal::session::ServerSession::set_mitigation_status).
+//! One task owns the socket: datagrams in go to the shared session (through [`Signal`]), the
+//! session's datagrams for [`PeerKey::Udp`] peers come back on the task's route.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use dots::codec::coap::Message;
-use dots::codec::model::MitigationStatus;
 use dots::proto::cuid::Cuid;
 use dots::proto::data::PeerIdentity;
-use dots::proto::signal::server::{MitigationStats, ServerEvent};
-use dots::proto::signal::session::SessionEvent;
-use dots::proto::time::Instant;
 use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
 
-use crate::state::{Field, Session, Shared};
-
-/// How long the in-memory mitigator takes to "mitigate" an attack.
-pub(crate) const MITIGATED_AFTER: Duration = Duration::from_secs(1);
+use crate::signal::{Outgoing, PeerKey, Route, Signal};
 
 /// Addresses whose cuid is remembered (a lab bound, not a security one).
 const MAX_REMEMBERED: usize = 65_536;
 
-/// A mitigation the mitigator will report as mitigated.
-struct Pending {
-    at: Instant,
-    cuid: Arc<str>,
-    mid: u32,
-}
-
 /// Serves the signal channel on `socket` until `shutdown` completes.
 pub(crate) async fn serve(
     socket: UdpSocket,
-    shared: Arc<Shared>,
+    signal: Arc<Signal>,
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    signal.add_route(Route::Udp, tx);
     let mut buf = vec![0u8; 65_536];
     let mut known: HashMap<SocketAddr, String> = HashMap::new();
-    let mut mitigator: Vec<Pending> = Vec::new();
     loop {
-        let session_deadline = shared.with_signal(|s, _| s.poll_timeout());
-        let deadline = mitigator.iter().map(|p| p.at).chain(session_deadline).min();
-        let sleep = async {
-            match deadline {
-                Some(t) => {
-                    let at = tokio::time::Instant::from_std(shared.clock().to_std(t));
-                    tokio::time::sleep_until(at).await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
         tokio::select! {
             () = &mut shutdown => break,
             received = socket.recv_from(&mut buf) => {
                 // ICMP errors (a client gone) surface here on some systems: nothing to do.
                 if let Ok((n, from)) = received {
-                    let datagram = &buf[..n];
+                    let datagram = buf.get(..n).unwrap_or_default();
                     let cuid = insecure_cuid(&mut known, from, datagram);
-                    shared.with_signal(|s, now| {
-                        s.handle_datagram(now, from, &PeerIdentity::client(&cuid), datagram);
+                    signal.input(|s, now| {
+                        s.handle_datagram(now, PeerKey::Udp(from), &PeerIdentity::client(&cuid), datagram);
                     });
                 }
             }
-            () = sleep => {
-                shared.with_signal(|s, now| {
-                    s.handle_timeout(now);
-                    mitigate(s, now, &mut mitigator, &shared);
-                });
+            Some(out) = rx.recv() => {
+                if let Outgoing::Send(to, datagram) = out {
+                    // UDP is lossy anyway: a failed send is a lost datagram.
+                    let _ = socket.send_to(&datagram, to).await;
+                }
             }
         }
-        let out = shared.with_signal(|s, now| {
-            events(s, now, &mut mitigator, &shared);
-            transmissions(s, now)
-        });
-        for (to, datagram) in out {
-            // UDP is lossy anyway: a failed send is a lost datagram.
-            let _ = socket.send_to(&datagram, to).await;
-        }
     }
+    signal.remove_route(Route::Udp);
 }
 
 /// The cuid of an unauthenticated datagram (see the module documentation).
@@ -100,12 +65,9 @@ fn insecure_cuid(
     from: SocketAddr,
     datagram: &[u8],
 ) -> String {
-    let in_path = Message::parse(datagram).ok().and_then(|m| {
-        m.options()
-            .uri_path()
-            .flatten()
-            .find_map(|s| s.strip_prefix("cuid=").map(str::to_owned))
-    });
+    let in_path = Message::parse(datagram)
+        .ok()
+        .and_then(|m| path_cuid(m.options()));
     if let Some(c) = in_path {
         if known.len() >= MAX_REMEMBERED {
             known.clear();
@@ -113,159 +75,23 @@ fn insecure_cuid(
         known.insert(from, c.clone());
         return c;
     }
-    known.get(&from).cloned().unwrap_or_else(|| {
-        Cuid::from_psk_identity(from.to_string().as_bytes())
-            .as_str()
-            .to_owned()
-    })
+    known
+        .get(&from)
+        .cloned()
+        .unwrap_or_else(|| address_cuid(from))
 }
 
-/// Reports the mitigations due as mitigated (status 2).
-fn mitigate(s: &mut Session, now: Instant, mitigator: &mut Vec<Pending>, shared: &Shared) {
-    let (due, later): (Vec<Pending>, Vec<Pending>) = mitigator.drain(..).partition(|p| p.at <= now);
-    *mitigator = later;
-    for p in due {
-        let ok = MitigationStatus::SuccessfullyMitigated;
-        // The request may be gone or no longer active: nothing to report then.
-        if s.set_mitigation_status(now, &p.cuid, p.mid, Some(ok), MitigationStats::default())
-            .is_ok()
-        {
-            shared.log(&format!(
-                "mitigator cuid={} mid={} status={}",
-                Field(&p.cuid),
-                p.mid,
-                ok.name()
-            ));
-        }
-    }
+/// The `cuid=` segment of a Uri-Path, if any.
+pub(crate) fn path_cuid(options: dots::codec::coap::Options<'_>) -> Option<String> {
+    options
+        .uri_path()
+        .flatten()
+        .find_map(|s| s.strip_prefix("cuid=").map(str::to_owned))
 }
 
-/// Logs the session's events; the mitigator takes the new mitigations.
-fn events(s: &mut Session, now: Instant, mitigator: &mut Vec<Pending>, shared: &Shared) {
-    while let Some(e) = s.poll_event() {
-        if let SessionEvent::Server(
-            ServerEvent::MitigationRequested {
-                cuid,
-                mid,
-                trigger_mitigation: true,
-                ..
-            }
-            | ServerEvent::TriggeredBySignalLoss { cuid, mid, .. },
-        ) = &e
-        {
-            mitigator.push(Pending {
-                at: now + MITIGATED_AFTER,
-                cuid: cuid.clone(),
-                mid: *mid,
-            });
-        }
-        shared.log(&describe(&e));
-    }
-}
-
-/// Everything the session has to send.
-fn transmissions(s: &mut Session, now: Instant) -> Vec<(SocketAddr, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 2048];
-    while let Ok(Some(t)) = s.poll_transmit(now, &mut buf) {
-        out.push((t.peer, buf[..t.len].to_vec()));
-    }
-    out
-}
-
-/// One log line for a signal-channel event: `event NAME key=value ...`.
-pub(crate) fn describe(e: &SessionEvent<SocketAddr>) -> String {
-    match e {
-        SessionEvent::Server(e) => describe_server(e),
-        SessionEvent::PeerLost {
-            peer,
-            cuid,
-            session_lost,
-        } => format!(
-            "event peer-lost peer={peer} cuid={} session-lost={session_lost}",
-            Field(cuid)
-        ),
-        SessionEvent::PeerHeartbeatStatus {
-            peer,
-            cuid,
-            receiving,
-        } => format!(
-            "event peer-hb-status peer={peer} cuid={} receiving={receiving}",
-            Field(cuid)
-        ),
-        SessionEvent::ParametersChanged { peer, phase } => {
-            format!("event parameters peer={peer} phase={phase:?}")
-        }
-        SessionEvent::CloseTransport { peer } => format!("event close-transport peer={peer}"),
-        other => format!("event {other:?}"),
-    }
-}
-
-fn describe_server(e: &ServerEvent) -> String {
-    match e {
-        ServerEvent::MitigationRequested {
-            cuid,
-            mid,
-            lifetime,
-            trigger_mitigation,
-            ..
-        } => format!(
-            "event mitigation-requested cuid={} mid={mid} lifetime={lifetime:?} trigger-mitigation={trigger_mitigation}",
-            Field(cuid)
-        ),
-        ServerEvent::MitigationUpdated { cuid, mid, .. } => {
-            format!("event mitigation-refreshed cuid={} mid={mid}", Field(cuid))
-        }
-        ServerEvent::EfficacyUpdate {
-            cuid,
-            mid,
-            attack_status,
-            ..
-        } => format!(
-            "event efficacy-update cuid={} mid={mid} attack-status={}",
-            Field(cuid),
-            attack_status.name()
-        ),
-        ServerEvent::MitigationWithdrawn { cuid, mid, .. } => {
-            format!("event mitigation-withdrawn cuid={} mid={mid}", Field(cuid))
-        }
-        ServerEvent::MitigationTerminated {
-            cuid,
-            mid,
-            reason,
-            was_active,
-        } => format!(
-            "event mitigation-terminated cuid={} mid={mid} reason={reason:?} was-active={was_active}",
-            Field(cuid)
-        ),
-        ServerEvent::MitigationExpired {
-            cuid,
-            mid,
-            was_active,
-        } => format!(
-            "event mitigation-expired cuid={} mid={mid} was-active={was_active}",
-            Field(cuid)
-        ),
-        ServerEvent::TriggeredBySignalLoss { cuid, mid, .. } => format!(
-            "event triggered-by-signal-loss cuid={} mid={mid}",
-            Field(cuid)
-        ),
-        ServerEvent::CrossClientConflict {
-            cuid,
-            mid,
-            other_cuid,
-            other_mid,
-            accepted,
-        } => format!(
-            "event cross-client-conflict cuid={} mid={mid} other-cuid={} other-mid={other_mid} accepted={accepted}",
-            Field(cuid),
-            Field(other_cuid)
-        ),
-        ServerEvent::SessionConfigChanged { cuid, phase } => format!(
-            "event session-config cuid={} phase={phase:?}",
-            Field(cuid)
-        ),
-        ServerEvent::ClientLost { cuid } => format!("event client-lost cuid={}", Field(cuid)),
-        other => format!("event {other:?}"),
-    }
+/// The cuid given to an unauthenticated peer that never named one: derived from its address.
+pub(crate) fn address_cuid(from: SocketAddr) -> String {
+    Cuid::from_psk_identity(from.to_string().as_bytes())
+        .as_str()
+        .to_owned()
 }
