@@ -29,7 +29,10 @@
 //! // The DOTS client sends a NON PUT (RFC 9132 §4.4.1) and expects a response.
 //! let mut options = OptionList::<64>::new();
 //! options.set_uri_path("/.well-known/dots/hb")?.set_content_format(ContentFormat::DOTS_CBOR)?;
-//! let body = [0xa1, 0x19, 0x40, 0x31, 0xa1, 0x18, 0x33, 0xf5];
+//! // {"ietf-dots-signal-channel:heartbeat" (49): {"peer-hb-status" (51): true}}
+//! let body = [0xa1, 0x18, 0x31, 0xa1, 0x18, 0x33, 0xf5];
+//! # use dots_codec::cbor::CborBody;
+//! # assert!(dots_codec::model::Heartbeat::decode_cbor(&body)?.peer_hb_status);
 //! let id = client.request(now, Request::non(Code::PUT).options(options.as_options()).payload(&body))?;
 //!
 //! let mut buf = [0u8; 1500];
