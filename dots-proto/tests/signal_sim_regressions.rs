@@ -1,0 +1,188 @@
+//! Regressions found by the `signal_sim` simulation, each pinned on a small virtual-clock
+//! scenario: one `SignalClient` and one `ServerSession`, datagrams passed by hand.
+
+use std::time::Duration;
+
+use dots_codec::model::{Lifetime, MitigationStatus, Scope};
+use dots_proto::data::PeerIdentity;
+use dots_proto::signal::client::{ClientConfig, Event, SignalClient};
+use dots_proto::signal::server::{MitigationStats, ServerConfig, SignalServer};
+use dots_proto::signal::session::{ServerSession, SessionConfig};
+use dots_proto::time::Instant;
+
+const CUID: &str = "sim-regression";
+
+struct Pair {
+    client: SignalClient,
+    server: ServerSession<u32>,
+    now: Instant,
+    /// Datagrams of the server dropped while true.
+    drop_down: bool,
+    /// Status events the client reported: (mid, status).
+    statuses: Vec<(u32, MitigationStatus)>,
+    accepted: Vec<u32>,
+    buf: Vec<u8>,
+}
+
+impl Pair {
+    fn new() -> Pair {
+        let now = Instant::from_secs(100);
+        let mut config = ServerConfig::default();
+        config.quotas.rate = None;
+        Pair {
+            client: SignalClient::new(now, CUID, "dots.example", ClientConfig::udp(), 5).unwrap(),
+            server: ServerSession::new(SessionConfig::default(), SignalServer::new(config), 6),
+            now,
+            drop_down: false,
+            statuses: Vec::new(),
+            accepted: Vec::new(),
+            buf: vec![0; 4096],
+        }
+    }
+
+    /// Moves every datagram both ways at `now` (no delay), until nothing moves.
+    fn flush(&mut self) {
+        let id = PeerIdentity {
+            cuid: CUID,
+            trusted_gateway: false,
+        };
+        loop {
+            let mut moved = false;
+            while let Some(t) = self.client.poll_transmit(self.now, &mut self.buf).unwrap() {
+                let bytes = self.buf[..t.len].to_vec();
+                self.server.handle_datagram(self.now, 1, &id, &bytes);
+                moved = true;
+            }
+            while let Some(t) = self.server.poll_transmit(self.now, &mut self.buf).unwrap() {
+                let bytes = self.buf[..t.len].to_vec();
+                if !self.drop_down {
+                    self.client.handle_datagram(self.now, &bytes);
+                }
+                moved = true;
+            }
+            while self.server.poll_event().is_some() {}
+            while let Some(e) = self.client.poll_event() {
+                match e {
+                    Event::MitigationStatus {
+                        mid,
+                        status: Some(s),
+                        ..
+                    } => self.statuses.push((mid, s)),
+                    Event::MitigationAccepted { mid, .. } => self.accepted.push(mid),
+                    _ => {}
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+    }
+
+    /// Runs the clock to `until`, jumping from deadline to deadline.
+    fn run_until(&mut self, until: Instant) {
+        loop {
+            self.flush();
+            let next = [self.server.poll_timeout(), self.client.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            match next {
+                Some(t) if t <= until => {
+                    assert!(t >= self.now, "a timer in the past");
+                    self.now = t;
+                    self.server.handle_timeout(t);
+                    self.client.handle_timeout(t);
+                }
+                _ => break,
+            }
+        }
+        self.now = until;
+        self.server.handle_timeout(until);
+        self.client.handle_timeout(until);
+        self.flush();
+    }
+
+    fn run_for(&mut self, d: Duration) {
+        let t = self.now + d;
+        self.run_until(t);
+    }
+
+    fn request(&mut self, prefix: &str) -> u32 {
+        let mut s = Scope::new();
+        s.targets.push_prefix(prefix.parse().unwrap()).unwrap();
+        s.lifetime = Some(Lifetime::Seconds(3600));
+        let mid = self.client.request_mitigation(self.now, &s).unwrap();
+        self.run_for(Duration::from_secs(5));
+        assert!(self.accepted.contains(&mid), "{mid} not accepted");
+        mid
+    }
+
+    fn set(&mut self, mid: u32, status: MitigationStatus) {
+        self.server
+            .set_mitigation_status(
+                self.now,
+                CUID,
+                mid,
+                Some(status),
+                MitigationStats::default(),
+            )
+            .unwrap();
+    }
+
+    fn last_status(&self, mid: u32) -> Option<MitigationStatus> {
+        self.statuses
+            .iter()
+            .rev()
+            .find(|(m, _)| *m == mid)
+            .map(|(_, s)| *s)
+    }
+}
+
+/// Two status changes of different mitigations while a notification waits for its pacing slot
+/// (RFC 9132 Section 4.4.2.1) on one observation of all mitigations: both reach the client.
+/// The simulation found the second replacing the first (one waiting notification per token),
+/// so the client never learned the first change.
+#[test]
+fn observe_all_keeps_one_waiting_notification_per_mitigation() {
+    let mut p = Pair::new();
+    let a = p.request("2001:db8:1::/48");
+    let b = p.request("2001:db8:2::/48");
+    p.run_for(Duration::from_secs(5));
+    assert!(p
+        .server
+        .server()
+        .observations(CUID)
+        .any(|o| o == dots_proto::signal::server::ObserveTarget::AllMitigations));
+    // A first change goes at once and closes the pacing window; the next two wait.
+    p.set(a, MitigationStatus::SuccessfullyMitigated);
+    p.flush();
+    p.set(a, MitigationStatus::AttackStopped);
+    p.set(b, MitigationStatus::SuccessfullyMitigated);
+    // Well within the periodic status (one heartbeat interval, 30 s).
+    p.run_for(Duration::from_secs(10));
+    assert_eq!(p.last_status(a), Some(MitigationStatus::AttackStopped));
+    assert_eq!(
+        p.last_status(b),
+        Some(MitigationStatus::SuccessfullyMitigated)
+    );
+}
+
+/// The host withdraws a mitigation (status 7; the record stays until its lifetime ends) and
+/// the Non-confirmable notification is lost: the periodic status carries it. The simulation
+/// found the client still believing the mitigation in progress after ten quiet minutes.
+#[test]
+fn lost_withdrawal_notification_is_sent_again() {
+    let mut p = Pair::new();
+    let a = p.request("2001:db8:1::/48");
+    p.run_for(Duration::from_secs(5));
+    p.drop_down = true;
+    p.set(a, MitigationStatus::Withdrawn);
+    p.flush();
+    p.drop_down = false;
+    assert_ne!(p.last_status(a), Some(MitigationStatus::Withdrawn));
+    assert!(p.server.server().mitigation(CUID, a).is_some());
+    // The periodic status: one heartbeat interval (30 s) of the parameters in force.
+    p.run_for(Duration::from_secs(65));
+    assert_eq!(p.last_status(a), Some(MitigationStatus::Withdrawn));
+    assert!(p.client.is_connected());
+}
