@@ -17,7 +17,7 @@ fn run(seed: u64, clients: usize, hours: f64) {
          {} commands ({} refused), {} mitigation requests, {} accepted, {} replaced, {} expired \
          ({} while held), {} client withdrawals, {} host withdrawals, {} status reports, {} \
          cross-client conflicts, {} sessions lost, {} peers lost, {} observed mitigations \
-         checked at the end, {} full checks; {:.1} s",
+         checked at the end ({} clients not observing), {} full checks; {:.1} s",
         r.steps,
         r.datagrams,
         r.lost,
@@ -36,6 +36,7 @@ fn run(seed: u64, clients: usize, hours: f64) {
         r.sessions_lost,
         r.peers_lost,
         r.observed_checked,
+        r.unobserved_at_end,
         r.full_checks,
         started.elapsed().as_secs_f64()
     );

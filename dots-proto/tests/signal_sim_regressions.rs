@@ -18,6 +18,11 @@ struct Pair {
     now: Instant,
     /// Datagrams of the server dropped while true.
     drop_down: bool,
+    /// Datagrams of the client dropped while true.
+    drop_up: bool,
+    peers_lost: usize,
+    degraded: usize,
+    recovered: usize,
     /// Status events the client reported: (mid, status).
     statuses: Vec<(u32, MitigationStatus)>,
     accepted: Vec<u32>,
@@ -34,6 +39,10 @@ impl Pair {
             server: ServerSession::new(SessionConfig::default(), SignalServer::new(config), 6),
             now,
             drop_down: false,
+            drop_up: false,
+            peers_lost: 0,
+            degraded: 0,
+            recovered: 0,
             statuses: Vec::new(),
             accepted: Vec::new(),
             buf: vec![0; 4096],
@@ -50,7 +59,9 @@ impl Pair {
             let mut moved = false;
             while let Some(t) = self.client.poll_transmit(self.now, &mut self.buf).unwrap() {
                 let bytes = self.buf[..t.len].to_vec();
-                self.server.handle_datagram(self.now, 1, &id, &bytes);
+                if !self.drop_up {
+                    self.server.handle_datagram(self.now, 1, &id, &bytes);
+                }
                 moved = true;
             }
             while let Some(t) = self.server.poll_transmit(self.now, &mut self.buf).unwrap() {
@@ -60,7 +71,14 @@ impl Pair {
                 }
                 moved = true;
             }
-            while self.server.poll_event().is_some() {}
+            while let Some(e) = self.server.poll_event() {
+                if matches!(
+                    e,
+                    dots_proto::signal::session::SessionEvent::PeerLost { .. }
+                ) {
+                    self.peers_lost += 1;
+                }
+            }
             while let Some(e) = self.client.poll_event() {
                 match e {
                     Event::MitigationStatus {
@@ -69,6 +87,8 @@ impl Pair {
                         ..
                     } => self.statuses.push((mid, s)),
                     Event::MitigationAccepted { mid, .. } => self.accepted.push(mid),
+                    Event::SessionDegraded { .. } => self.degraded += 1,
+                    Event::SessionRecovered => self.recovered += 1,
                     _ => {}
                 }
             }
@@ -185,4 +205,61 @@ fn lost_withdrawal_notification_is_sent_again() {
     p.run_for(Duration::from_secs(65));
     assert_eq!(p.last_status(a), Some(MitigationStatus::Withdrawn));
     assert!(p.client.is_connected());
+}
+
+/// A client under attack keeps its session through a long outage (degraded, RFC 9132 Section
+/// 4.7) while the server's deadman ends the session on its side and drops the client's
+/// observations. When traffic flows again the client registers its observation of all
+/// mitigations again, so a later status change reaches it. The simulation found clients
+/// that were never told of changes after such an outage.
+#[test]
+fn observation_renewed_after_degraded_session_recovers() {
+    let mut p = Pair::new();
+    let a = p.request("2001:db8:1::/48");
+    p.run_for(Duration::from_secs(5));
+    let all = dots_proto::signal::server::ObserveTarget::AllMitigations;
+    assert!(p.server.server().observations(CUID).any(|o| o == all));
+    p.drop_up = true;
+    p.drop_down = true;
+    // 15 heartbeats of 30 s missed: the server's deadman fires, the client degrades.
+    p.run_for(Duration::from_secs(600));
+    assert_eq!(p.peers_lost, 1);
+    assert_eq!(p.degraded, 1);
+    assert!(p.client.is_connected());
+    assert!(!p.server.server().observations(CUID).any(|o| o == all));
+    p.drop_up = false;
+    p.drop_down = false;
+    // The next heartbeat (server's or client's) brings the client back.
+    p.run_for(Duration::from_secs(40));
+    assert_eq!(p.recovered, 1);
+    assert!(p.server.server().observations(CUID).any(|o| o == all));
+    p.set(a, MitigationStatus::AttackStopped);
+    p.run_for(Duration::from_secs(5));
+    assert_eq!(p.last_status(a), Some(MitigationStatus::AttackStopped));
+}
+
+/// The same outage, ended after the server's deadman fired (15 × 30 s without traffic) but
+/// before the client counted its fifteenth missed heartbeat: the client never degraded, yet
+/// the server dropped its observations. The silence alone makes the client register again.
+#[test]
+fn observation_renewed_after_silence_without_degradation() {
+    let mut p = Pair::new();
+    let a = p.request("2001:db8:1::/48");
+    p.run_for(Duration::from_secs(5));
+    let all = dots_proto::signal::server::ObserveTarget::AllMitigations;
+    p.drop_up = true;
+    p.drop_down = true;
+    p.run_for(Duration::from_secs(455));
+    assert_eq!(p.peers_lost, 1);
+    assert_eq!(p.degraded, 0);
+    p.drop_up = false;
+    p.drop_down = false;
+    p.run_for(Duration::from_secs(40));
+    assert!(p.server.server().observations(CUID).any(|o| o == all));
+    p.set(a, MitigationStatus::SuccessfullyMitigated);
+    p.run_for(Duration::from_secs(5));
+    assert_eq!(
+        p.last_status(a),
+        Some(MitigationStatus::SuccessfullyMitigated)
+    );
 }

@@ -54,6 +54,8 @@ pub struct Params {
     pub full_check_every: u64,
     /// The session-configuration `heartbeat-interval` the server offers (seconds).
     pub heartbeat_interval: u16,
+    /// Clients, in per mille, whose link goes down once for 5 to 45 minutes.
+    pub outage_permille: u64,
 }
 
 impl Params {
@@ -68,6 +70,7 @@ impl Params {
             max_dup_permille: 30,
             full_check_every: 20_000,
             heartbeat_interval: 120,
+            outage_permille: 30,
         }
     }
 }
@@ -93,6 +96,9 @@ pub struct Report {
     pub sessions_lost: u64,
     pub peers_lost: u64,
     pub observed_checked: u64,
+    /// Connected clients holding active mitigations that the server no longer lets them
+    /// observe at the end (their observation ended with a lost session).
+    pub unobserved_at_end: u64,
     pub full_checks: u64,
 }
 
@@ -149,6 +155,8 @@ struct Client {
     delay_ms: (u64, u64),
     mids: BTreeMap<u32, MidModel>,
     reconnect_pending: bool,
+    /// Both directions drop everything in this window.
+    outage: Option<(Instant, Instant)>,
 }
 
 #[derive(Clone, Debug)]
@@ -204,6 +212,7 @@ pub struct Sim {
     touched: Vec<usize>,
     /// A client whose datagrams are printed (`DOTS_SIM_TRACE_CLIENT`).
     trace: Option<usize>,
+    trace_end: bool,
     pub report: Report,
 }
 
@@ -276,6 +285,12 @@ impl Sim {
             let dup = rng.below(p.max_dup_permille + 1);
             let base = rng.in_range(5, 150);
             let jitter = rng.in_range(1, 300);
+            let outage = (rng.below(1000) < p.outage_permille).then(|| {
+                let from = start + Duration::from_secs(rng.in_range(60, 2400));
+                let to =
+                    (from + Duration::from_secs(rng.in_range(300, 2700))).min(start + p.duration);
+                (from, to)
+            });
             clients.push(Client {
                 c,
                 cuid,
@@ -287,6 +302,7 @@ impl Sim {
                 delay_ms: (base, jitter),
                 mids: BTreeMap::new(),
                 reconnect_pending: false,
+                outage,
             });
         }
         let quiet_from = start + p.duration;
@@ -305,6 +321,7 @@ impl Sim {
             buf: vec![0; 2048],
             touched: Vec::new(),
             trace: env_u64("DOTS_SIM_TRACE_CLIENT").map(|n| n as usize),
+            trace_end: std::env::var("DOTS_SIM_TRACE_END").is_ok(),
             report: Report::default(),
         };
         for i in 0..sim.clients.len() {
@@ -620,7 +637,10 @@ impl Sim {
         self.report.datagrams += 1;
         let c = &self.clients[i];
         let (loss, dup, (base, jitter), key) = (c.loss, c.dup, c.delay_ms, c.key);
-        if self.rng.below(1000) < loss {
+        let down = c
+            .outage
+            .is_some_and(|(from, to)| self.now >= from && self.now < to);
+        if self.rng.below(1000) < loss || down {
             self.report.lost += 1;
             return;
         }
@@ -964,12 +984,33 @@ impl Sim {
     fn final_checks(&mut self) {
         let core = self.server.server();
         let mut checked = 0;
+        let mut unobserved = 0;
         for c in &self.clients {
             if !c.c.is_connected() {
                 continue;
             }
             let obs: Vec<ObserveTarget> = core.observations(&c.cuid).collect();
             let all = obs.contains(&ObserveTarget::AllMitigations);
+            let holds_active =
+                c.c.mitigations()
+                    .any(|m| m.state() == dots_proto::signal::client::MitigationState::Active);
+            if !all && c.c.config().auto_observe && holds_active {
+                self.fail(&format!(
+                    "{}: observes all its mitigations automatically, holds an active one, but \
+                     the server has no such observation ({obs:?})",
+                    c.cuid
+                ));
+            }
+            if !all && core.mids(&c.cuid).next().is_some() {
+                unobserved += 1;
+                if self.trace_end {
+                    eprintln!(
+                        "{} not observing all: {obs:?}; config auto {}",
+                        c.cuid,
+                        c.c.config().auto_observe
+                    );
+                }
+            }
             for mid in core.mids(&c.cuid) {
                 if !all && !obs.contains(&ObserveTarget::Mitigation(mid)) {
                     continue;
@@ -990,6 +1031,7 @@ impl Sim {
             }
         }
         self.report.observed_checked = checked;
+        self.report.unobserved_at_end = unobserved;
         let _ = self.start;
     }
 }

@@ -1232,6 +1232,33 @@ impl<
         }
     }
 
+    /// After a degraded period the server may have declared the session lost on its side (its
+    /// deadman, RFC 9132 Section 4.7) and dropped the client's observations while the client,
+    /// under attack, kept the session: the automatic observation of all mitigations is
+    /// registered again (the old relation is forgotten; a notification still coming on it is
+    /// rejected).
+    pub(crate) fn renew_observe_all(&mut self, now: Instant) {
+        if self.observe_all != ObserveAll::On {
+            return;
+        }
+        let old = self.pending.iter().position(|p| {
+            p.observing
+                && matches!(
+                    p.op,
+                    Op::Get {
+                        mid: None,
+                        observe: true
+                    }
+                )
+        });
+        if let Some(i) = old {
+            let p = self.pending.swap_remove(i);
+            let _ = self.ep.cancel(now, p.id);
+        }
+        self.observe_all = ObserveAll::Off;
+        self.want_observe_all(now);
+    }
+
     pub(crate) fn pump_observe_all(&mut self, now: Instant) {
         if self.observe_all != ObserveAll::Wanted {
             return;
