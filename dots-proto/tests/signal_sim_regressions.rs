@@ -254,7 +254,12 @@ fn observation_renewed_after_silence_without_degradation() {
     assert_eq!(p.degraded, 0);
     p.drop_up = false;
     p.drop_down = false;
-    p.run_for(Duration::from_secs(40));
+    // A request before the next heartbeat: its answer is the first traffic heard.
+    p.client
+        .get_mitigations(p.now, Some(a), false, &[])
+        .unwrap();
+    p.run_for(Duration::from_secs(2));
+    assert_eq!(p.degraded, 0);
     assert!(p.server.server().observations(CUID).any(|o| o == all));
     p.set(a, MitigationStatus::SuccessfullyMitigated);
     p.run_for(Duration::from_secs(5));
