@@ -21,6 +21,8 @@ struct Pair {
     /// Datagrams of the client dropped while true.
     drop_up: bool,
     peers_lost: usize,
+    /// When the client sent its heartbeats.
+    hb_sent: Vec<Instant>,
     degraded: usize,
     recovered: usize,
     /// Status events the client reported: (mid, status).
@@ -41,6 +43,7 @@ impl Pair {
             drop_down: false,
             drop_up: false,
             peers_lost: 0,
+            hb_sent: Vec::new(),
             degraded: 0,
             recovered: 0,
             statuses: Vec::new(),
@@ -59,6 +62,11 @@ impl Pair {
             let mut moved = false;
             while let Some(t) = self.client.poll_transmit(self.now, &mut self.buf).unwrap() {
                 let bytes = self.buf[..t.len].to_vec();
+                if dots_codec::coap::Message::parse(&bytes)
+                    .is_ok_and(|m| m.options().uri_path_is(&[".well-known", "dots", "hb"]))
+                {
+                    self.hb_sent.push(self.now);
+                }
                 if !self.drop_up {
                     self.server.handle_datagram(self.now, 1, &id, &bytes);
                 }
@@ -267,4 +275,85 @@ fn observation_renewed_after_silence_without_degradation() {
         p.last_status(a),
         Some(MitigationStatus::SuccessfullyMitigated)
     );
+}
+
+/// RFC 9132 Section 4.7 heartbeats are NON requests; with NSTART = 1 (RFC 7252 Section 4.7) a
+/// heartbeat queued behind a mitigation request whose response does not come (it is sent
+/// again at NON intervals for about a minute) would wait, and the server would miss
+/// heartbeats exactly when the link is bad. Heartbeats go at their time whatever is
+/// outstanding.
+#[test]
+fn heartbeat_not_held_behind_outstanding_mitigation_request() {
+    let mut p = Pair::new();
+    p.run_for(Duration::from_secs(5));
+    let due = p.client.next_heartbeat_at().unwrap();
+    // The server's answers are lost: the PUT stays outstanding.
+    p.drop_down = true;
+    let mut s = Scope::new();
+    s.targets
+        .push_prefix("2001:db8:1::/48".parse().unwrap())
+        .unwrap();
+    s.lifetime = Some(Lifetime::Seconds(3600));
+    p.client.request_mitigation(p.now, &s).unwrap();
+    p.run_for(Duration::from_secs(1));
+    assert!(p.client.endpoint().outstanding() >= 1);
+    p.run_until(due + Duration::from_secs(29));
+    assert_eq!(
+        p.hb_sent.last(),
+        Some(&due),
+        "heartbeats sent at {:?}",
+        p.hb_sent
+    );
+    // And the next one, one interval later (now in the mitigating set).
+    let next = p.client.next_heartbeat_at().unwrap();
+    p.run_until(next);
+    assert_eq!(p.hb_sent.last(), Some(&next));
+}
+
+/// The other way round: a heartbeat whose answer is lost does not hold a mitigation request
+/// back for the heartbeat's response timeout (one heartbeat interval).
+#[test]
+fn mitigation_request_not_held_behind_unanswered_heartbeat() {
+    let mut p = Pair::new();
+    p.run_for(Duration::from_secs(5));
+    let due = p.client.next_heartbeat_at().unwrap();
+    p.drop_down = true;
+    p.run_until(due);
+    assert_eq!(p.hb_sent.last(), Some(&due));
+    p.drop_down = false;
+    // The heartbeat's answer was lost; its response timeout is one interval.
+    p.run_for(Duration::from_millis(100));
+    let mut s = Scope::new();
+    s.targets
+        .push_prefix("2001:db8:1::/48".parse().unwrap())
+        .unwrap();
+    s.lifetime = Some(Lifetime::Seconds(3600));
+    let mid = p.client.request_mitigation(p.now, &s).unwrap();
+    p.run_for(Duration::from_secs(1));
+    assert!(
+        p.accepted.contains(&mid),
+        "the PUT waited for the heartbeat"
+    );
+}
+
+/// RFC 9132 Section 4.4: "Mitigation requests MUST NOT be delayed because of checks on probing
+/// rate". With every answer lost the server counts as not responding (RFC 7252 Section 4.7),
+/// yet the PUT is repeated at its NON intervals (NON_MAX_RETRANSMIT 4, at most 3 + 6 + 12 + 24
+/// s), not one per
+/// PROBING_RATE slot (a 100-byte PUT at 5 bytes/s: one per 20 s).
+#[test]
+fn mitigation_request_not_paced_by_probing_rate() {
+    let mut p = Pair::new();
+    p.run_for(Duration::from_secs(5));
+    p.drop_down = true;
+    let before = p.client.endpoint().stats().retransmissions;
+    let mut s = Scope::new();
+    s.targets
+        .push_prefix("2001:db8:1::/48".parse().unwrap())
+        .unwrap();
+    s.lifetime = Some(Lifetime::Seconds(3600));
+    p.client.request_mitigation(p.now, &s).unwrap();
+    p.run_for(Duration::from_secs(46));
+    assert!(p.client.endpoint().peer_unresponsive());
+    assert_eq!(p.client.endpoint().stats().retransmissions - before, 4);
 }

@@ -227,6 +227,17 @@ pub struct Request<'a> {
     /// the peer's deduplication, so the peer processes it again when only the response was
     /// lost: fine for DOTS's idempotent PUT, GET and DELETE.
     pub non_retransmit: Option<u8>,
+    /// Sent at once, neither waiting for nor counting towards NSTART (RFC 7252 §4.7); still
+    /// paced by PROBING_RATE towards a peer that does not respond. For DOTS heartbeats (RFC
+    /// 9132 §4.7): paced by their own `heartbeat-interval`, they must neither wait behind a
+    /// mitigation request being repeated while its response does not come, nor hold one back
+    /// while their own response is outstanding. One such request at a time keeps the
+    /// outstanding interactions at NSTART + 1.
+    pub nstart_exempt: bool,
+    /// Not delayed by PROBING_RATE towards a peer that does not respond, and not counted in
+    /// it (RFC 9132 §4.4: "Mitigation requests MUST NOT be delayed because of checks on
+    /// probing rate"). NSTART still applies.
+    pub probing_exempt: bool,
 }
 
 impl<'a> Request<'a> {
@@ -243,6 +254,8 @@ impl<'a> Request<'a> {
             q_block: false,
             response_timeout: None,
             non_retransmit: None,
+            nstart_exempt: false,
+            probing_exempt: false,
         }
     }
 
@@ -295,6 +308,21 @@ impl<'a> Request<'a> {
     #[must_use]
     pub const fn response_timeout(mut self, timeout: Duration) -> Request<'a> {
         self.response_timeout = Some(timeout);
+        self
+    }
+
+    /// Exempt from NSTART (see [`Request::nstart_exempt`]): how DOTS heartbeats go.
+    #[must_use]
+    pub const fn nstart_exempt(mut self) -> Request<'a> {
+        self.nstart_exempt = true;
+        self
+    }
+
+    /// Exempt from PROBING_RATE (see [`Request::probing_exempt`]): how DOTS mitigation
+    /// requests go.
+    #[must_use]
+    pub const fn probing_exempt(mut self) -> Request<'a> {
+        self.probing_exempt = true;
         self
     }
 

@@ -698,9 +698,12 @@ impl<
         if self.pending.is_full() {
             return Err(CommandError::Endpoint(crate::coap::CommandError::QueueFull));
         }
+        // RFC 9132 Section 4.4: "Mitigation requests MUST NOT be delayed because of checks on
+        // probing rate".
         let req = Request::non(Code::PUT)
             .options(o.as_options())
-            .payload(&self.buf[..n]);
+            .payload(&self.buf[..n])
+            .probing_exempt();
         let req = if self.config.q_block {
             req.q_block()
         } else {
