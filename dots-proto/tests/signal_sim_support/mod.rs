@@ -69,7 +69,7 @@ impl Params {
             max_loss_permille: 150,
             max_dup_permille: 30,
             full_check_every: 20_000,
-            heartbeat_interval: 120,
+            heartbeat_interval: 180,
             outage_permille: 30,
         }
     }
@@ -530,7 +530,7 @@ impl Sim {
                 self.clients[i].c.stop_observing(now, one).is_ok()
             }
             93..=96 => {
-                let hb = self.rng.in_range(60, 240) as u16;
+                let hb = self.rng.in_range(120, 240) as u16;
                 let missing = self.rng.in_range(5, 15) as u16;
                 self.clients[i]
                     .c
