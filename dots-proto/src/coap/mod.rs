@@ -5,7 +5,7 @@
 //! | RFC | what [`Endpoint`] does |
 //! |---|---|
 //! | RFC 7252 §4 | message IDs and tokens from a seeded PRNG; CON retransmission with exponential back-off from the [`TransmissionParameters`] in force; deduplication for EXCHANGE_LIFETIME / NON_LIFETIME answering duplicate CONs from a bounded response cache; RST for what cannot be matched; empty ACK then separate response when the session answers late |
-//! | RFC 7252 §4.7 | NSTART outstanding interactions, further requests queued (bounded); PROBING_RATE towards a peer that does not respond |
+//! | RFC 7252 §4.7 | NSTART outstanding interactions, further requests queued (bounded); PROBING_RATE towards a peer that does not respond; per request, exemptions for DOTS: heartbeats from NSTART ([`Request::nstart_exempt`]), mitigation requests from PROBING_RATE ([`Request::probing_exempt`], RFC 9132 §4.4) |
 //! | RFC 7641 | client: registration, deregistration, forgetting, the §3.4 freshness check; server: a bounded observer registry, NON notifications by default (RFC 9132 §4.4.2.1), increasing sequence numbers, removal on RST or error notification |
 //! | RFC 7959 | Block2 served from a bounded body buffer with ETag and Size2, reassembled with a size cap and restarted on ETag change; Block1 request bodies, one block per exchange acknowledged by 2.31 |
 //! | RFC 9177 | Q-Block2: bursts of MAX_PAYLOADS, NON_TIMEOUT_RANDOM between them, 'Continue', missing-block requests after NON_RECEIVE_TIMEOUT, NON_PARTIAL_TIMEOUT; Q-Block1: bursts with Request-Tag and Size1, 2.31 Continue, 4.08 with the missing blocks (application/missing-blocks+cbor-seq) |

@@ -120,7 +120,7 @@ impl Net {
         self.0 & m == o.0 & m
     }
 
-    fn to_string(self) -> String {
+    fn prefix(self) -> String {
         format!("{}/{}", std::net::Ipv6Addr::from(self.0), self.1)
     }
 }
@@ -377,7 +377,7 @@ impl Sim {
             self.report.steps += 1;
             self.step(e.ev);
             self.settle();
-            if self.report.steps % self.p.full_check_every == 0 {
+            if self.report.steps.is_multiple_of(self.p.full_check_every) {
                 self.full_check();
             }
         }
@@ -1039,7 +1039,7 @@ impl Sim {
 fn scope_of(net: Net, lifetime: u32) -> Scope {
     let mut s = Scope::new();
     s.targets
-        .push_prefix(net.to_string().parse().unwrap())
+        .push_prefix(net.prefix().parse().unwrap())
         .unwrap();
     s.lifetime = Some(Lifetime::Seconds(lifetime));
     s
