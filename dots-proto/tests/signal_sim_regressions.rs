@@ -20,6 +20,8 @@ struct Pair {
     drop_down: bool,
     /// Datagrams of the client dropped while true.
     drop_up: bool,
+    /// Notifications (and other messages with Observe) of the server dropped while true.
+    drop_notifications: bool,
     peers_lost: usize,
     /// When the client sent its heartbeats.
     hb_sent: Vec<Instant>,
@@ -42,6 +44,7 @@ impl Pair {
             now,
             drop_down: false,
             drop_up: false,
+            drop_notifications: false,
             peers_lost: 0,
             hb_sent: Vec::new(),
             degraded: 0,
@@ -74,7 +77,9 @@ impl Pair {
             }
             while let Some(t) = self.server.poll_transmit(self.now, &mut self.buf).unwrap() {
                 let bytes = self.buf[..t.len].to_vec();
-                if !self.drop_down {
+                let notification = dots_codec::coap::Message::parse(&bytes)
+                    .is_ok_and(|m| m.options().observe().ok().flatten().is_some());
+                if !self.drop_down && !(self.drop_notifications && notification) {
                     self.client.handle_datagram(self.now, &bytes);
                 }
                 moved = true;
@@ -356,4 +361,36 @@ fn mitigation_request_not_paced_by_probing_rate() {
     p.run_for(Duration::from_secs(46));
     assert!(p.client.endpoint().peer_unresponsive());
     assert_eq!(p.client.endpoint().stats().retransmissions - before, 4);
+}
+
+/// RFC 9132 Section 4.4.1.3: a new request overlapping an older one of the same client makes
+/// the server delete the older one. The client forgets it too; it used to keep it and refresh
+/// it later, which created it again at the server (found by the simulation: a replaced
+/// request back an hour later).
+#[test]
+fn overridden_request_is_forgotten_not_refreshed_back() {
+    let mut p = Pair::new();
+    let mut old = Scope::new();
+    old.targets
+        .push_prefix("2001:db8:1::/48".parse().unwrap())
+        .unwrap();
+    old.lifetime = Some(Lifetime::Seconds(300));
+    let a = p.client.request_mitigation(p.now, &old).unwrap();
+    p.run_for(Duration::from_secs(5));
+    assert!(p.accepted.contains(&a));
+    // The notification of the old request's end (status 6) is lost.
+    p.run_for(Duration::from_secs(5));
+    p.drop_notifications = true;
+    let b = p.request("2001:db8:1:100::/56");
+    p.drop_notifications = false;
+    assert!(p.server.server().mitigation(CUID, a).is_none());
+    assert!(
+        p.client.mitigation(a).is_none(),
+        "the client still holds {a}"
+    );
+    assert!(p.client.mitigation(b).is_some());
+    // Past the old request's refresh time (60 s before its 300 s).
+    p.run_for(Duration::from_secs(400));
+    assert!(p.server.server().mitigation(CUID, a).is_none());
+    assert_eq!(p.server.server().mids(CUID).collect::<Vec<_>>(), vec![b]);
 }

@@ -141,6 +141,8 @@ struct MidModel {
     host_withdrew: bool,
     /// The last status the client's events reported.
     client_status: Option<MitigationStatus>,
+    /// The last server event about it.
+    last_event: Option<Instant>,
 }
 
 struct Client {
@@ -794,6 +796,7 @@ impl Sim {
                     self.fail(&format!("{cuid}/{mid}: created twice"));
                 }
                 m.alive = true;
+                m.last_event = Some(now);
                 m.client_withdrew = false;
                 m.host_withdrew = false;
                 if now < self.quiet_from {
@@ -810,6 +813,7 @@ impl Sim {
                     self.fail(&format!("{cuid}/{mid}: withdrawn but not alive"));
                 }
                 m.client_withdrew = true;
+                m.last_event = Some(now);
                 self.touched.push(i);
             }
             SessionEvent::Server(ServerEvent::MitigationTerminated {
@@ -846,6 +850,9 @@ impl Sim {
                     // deletes it).
                     TerminationReason::ServerWithdrawn if m.host_withdrew => {
                         self.report.withdrawn_by_host += 1;
+                        if let Some(m) = self.clients[i].mids.get_mut(&mid) {
+                            m.last_event = Some(now);
+                        }
                         self.touched.push(i);
                     }
                     // The client's DELETE of a request the host had withdrawn.
@@ -1016,6 +1023,16 @@ impl Sim {
                     continue;
                 }
                 let info = core.mitigation(&c.cuid, mid).unwrap();
+                // A change in the last minute (a refresh the client sent during the quiet
+                // period) may still be on its way or waiting for its pacing.
+                let recent = c
+                    .mids
+                    .get(&mid)
+                    .and_then(|m| m.last_event)
+                    .is_some_and(|t| t + Duration::from_secs(60) > self.now);
+                if recent {
+                    continue;
+                }
                 let seen = c.mids.get(&mid).and_then(|m| m.client_status);
                 checked += 1;
                 if seen != Some(info.status) {
