@@ -79,7 +79,8 @@ impl Pair {
                 let bytes = self.buf[..t.len].to_vec();
                 let notification = dots_codec::coap::Message::parse(&bytes)
                     .is_ok_and(|m| m.options().observe().ok().flatten().is_some());
-                if !self.drop_down && !(self.drop_notifications && notification) {
+                let dropped = self.drop_down || self.drop_notifications && notification;
+                if !dropped {
                     self.client.handle_datagram(self.now, &bytes);
                 }
                 moved = true;
