@@ -70,6 +70,10 @@ pub(crate) struct OutSlot<const MSG: usize> {
     pub(crate) obs_last: Option<(u32, Instant)>,
     pub(crate) deregistering: bool,
     pub(crate) q_block2: bool,
+    /// Neither waits for nor counts towards NSTART.
+    pub(crate) nstart_exempt: bool,
+    /// Not paced by PROBING_RATE.
+    pub(crate) probing_exempt: bool,
 }
 
 impl<const MSG: usize> OutSlot<MSG> {
@@ -101,6 +105,8 @@ impl<const MSG: usize> OutSlot<MSG> {
         self.obs_last = e.obs_last;
         self.deregistering = e.deregistering;
         self.q_block2 = e.q_block2;
+        self.nstart_exempt = e.nstart_exempt;
+        self.probing_exempt = e.probing_exempt;
     }
 
     pub(crate) const fn new() -> Self {
@@ -127,15 +133,18 @@ impl<const MSG: usize> OutSlot<MSG> {
             obs_last: None,
             deregistering: false,
             q_block2: false,
+            nstart_exempt: false,
+            probing_exempt: false,
         }
     }
 
     /// Counts towards NSTART (RFC 7252 §4.7): a CON not yet acknowledged, or a request whose
-    /// response is still expected and neither ACK nor response arrived.
+    /// response is still expected and neither ACK nor response arrived (unless exempt).
     pub(crate) fn is_outstanding(&self) -> bool {
         self.kind == OutKind::Request
             && self.state == OutState::Sent
             && (self.con || self.expect_response)
+            && !self.nstart_exempt
     }
 }
 

@@ -5,7 +5,7 @@
 //! | RFC | what [`Endpoint`] does |
 //! |---|---|
 //! | RFC 7252 §4 | message IDs and tokens from a seeded PRNG; CON retransmission with exponential back-off from the [`TransmissionParameters`] in force; deduplication for EXCHANGE_LIFETIME / NON_LIFETIME answering duplicate CONs from a bounded response cache; RST for what cannot be matched; empty ACK then separate response when the session answers late |
-//! | RFC 7252 §4.7 | NSTART outstanding interactions, further requests queued (bounded); PROBING_RATE towards a peer that does not respond |
+//! | RFC 7252 §4.7 | NSTART outstanding interactions, further requests queued (bounded); PROBING_RATE towards a peer that does not respond; per request, exemptions for DOTS: heartbeats from NSTART ([`Request::nstart_exempt`]), mitigation requests from PROBING_RATE ([`Request::probing_exempt`], RFC 9132 §4.4) |
 //! | RFC 7641 | client: registration, deregistration, forgetting, the §3.4 freshness check; server: a bounded observer registry, NON notifications by default (RFC 9132 §4.4.2.1), increasing sequence numbers, removal on RST or error notification |
 //! | RFC 7959 | Block2 served from a bounded body buffer with ETag and Size2, reassembled with a size cap and restarted on ETag change; Block1 request bodies, one block per exchange acknowledged by 2.31 |
 //! | RFC 9177 | Q-Block2: bursts of MAX_PAYLOADS, NON_TIMEOUT_RANDOM between them, 'Continue', missing-block requests after NON_RECEIVE_TIMEOUT, NON_PARTIAL_TIMEOUT; Q-Block1: bursts with Request-Tag and Size1, 2.31 Continue, 4.08 with the missing blocks (application/missing-blocks+cbor-seq) |
@@ -29,7 +29,10 @@
 //! // The DOTS client sends a NON PUT (RFC 9132 §4.4.1) and expects a response.
 //! let mut options = OptionList::<64>::new();
 //! options.set_uri_path("/.well-known/dots/hb")?.set_content_format(ContentFormat::DOTS_CBOR)?;
-//! let body = [0xa1, 0x19, 0x40, 0x31, 0xa1, 0x18, 0x33, 0xf5];
+//! // {"ietf-dots-signal-channel:heartbeat" (49): {"peer-hb-status" (51): true}}
+//! let body = [0xa1, 0x18, 0x31, 0xa1, 0x18, 0x33, 0xf5];
+//! # use dots_codec::cbor::CborBody;
+//! # assert!(dots_codec::model::Heartbeat::decode_cbor(&body)?.peer_hb_status);
 //! let id = client.request(now, Request::non(Code::PUT).options(options.as_options()).payload(&body))?;
 //!
 //! let mut buf = [0u8; 1500];
@@ -224,6 +227,17 @@ pub struct Request<'a> {
     /// the peer's deduplication, so the peer processes it again when only the response was
     /// lost: fine for DOTS's idempotent PUT, GET and DELETE.
     pub non_retransmit: Option<u8>,
+    /// Sent at once, neither waiting for nor counting towards NSTART (RFC 7252 §4.7); still
+    /// paced by PROBING_RATE towards a peer that does not respond. For DOTS heartbeats (RFC
+    /// 9132 §4.7): paced by their own `heartbeat-interval`, they must neither wait behind a
+    /// mitigation request being repeated while its response does not come, nor hold one back
+    /// while their own response is outstanding. One such request at a time keeps the
+    /// outstanding interactions at NSTART + 1.
+    pub nstart_exempt: bool,
+    /// Not delayed by PROBING_RATE towards a peer that does not respond, and not counted in
+    /// it (RFC 9132 §4.4: "Mitigation requests MUST NOT be delayed because of checks on
+    /// probing rate"). NSTART still applies.
+    pub probing_exempt: bool,
 }
 
 impl<'a> Request<'a> {
@@ -240,6 +254,8 @@ impl<'a> Request<'a> {
             q_block: false,
             response_timeout: None,
             non_retransmit: None,
+            nstart_exempt: false,
+            probing_exempt: false,
         }
     }
 
@@ -292,6 +308,21 @@ impl<'a> Request<'a> {
     #[must_use]
     pub const fn response_timeout(mut self, timeout: Duration) -> Request<'a> {
         self.response_timeout = Some(timeout);
+        self
+    }
+
+    /// Exempt from NSTART (see [`Request::nstart_exempt`]): how DOTS heartbeats go.
+    #[must_use]
+    pub const fn nstart_exempt(mut self) -> Request<'a> {
+        self.nstart_exempt = true;
+        self
+    }
+
+    /// Exempt from PROBING_RATE (see [`Request::probing_exempt`]): how DOTS mitigation
+    /// requests go.
+    #[must_use]
+    pub const fn probing_exempt(mut self) -> Request<'a> {
+        self.probing_exempt = true;
         self
     }
 

@@ -141,6 +141,8 @@ impl<
         slot.response_timeout = req.response_timeout;
         slot.observe = req.observe;
         slot.q_block2 = req.q_block && !tcp;
+        slot.nstart_exempt = req.nstart_exempt;
+        slot.probing_exempt = req.probing_exempt;
         self.pump_queue(now);
         Ok(RequestId(id))
     }
@@ -280,22 +282,24 @@ impl<
             return;
         }
         loop {
+            // While NSTART interactions are outstanding only exempt requests start.
+            let full = !self.is_tcp() && self.outstanding() >= self.params.nstart();
             let next = self
                 .out
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| s.state == OutState::Queued)
+                .filter(|(_, s)| s.state == OutState::Queued && (!full || s.nstart_exempt))
                 .min_by_key(|(_, s)| s.queue_order)
                 .map(|(i, _)| i);
             let Some(i) = next else { return };
             let counts = {
                 let s = &self.out[i];
-                s.con || s.expect_response
+                (s.con || s.expect_response) && !s.nstart_exempt
             };
-            if !self.is_tcp() && counts && self.outstanding() >= self.params.nstart() {
+            if full && counts {
                 return;
             }
-            if self.unresponsive && !self.is_tcp() {
+            if self.unresponsive && !self.is_tcp() && !self.out[i].probing_exempt {
                 if now < self.pacing_next {
                     self.timers
                         .set_global(Global::Pacing, Some(self.pacing_next));
@@ -444,7 +448,7 @@ impl<
         }
         let con = s.con;
         let len = s.bytes.len();
-        if !con && self.unresponsive {
+        if !con && self.unresponsive && !s.probing_exempt {
             if now < self.pacing_next {
                 let at = self.pacing_next;
                 self.out[i].next_retransmit = Some(at);

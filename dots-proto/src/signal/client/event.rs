@@ -217,9 +217,10 @@ pub enum Event<'a> {
         /// `mid`.
         mid: u32,
     },
-    /// A mitigation's lifetime ran out without a confirmed refresh, or the server reported it
-    /// terminated (status 6): it is gone from the table. (A pre-configured request is sent
-    /// again instead.)
+    /// A mitigation's lifetime ran out without a confirmed refresh, the server reported it
+    /// terminated (status 6), or a newer overlapping request of the client was created (the
+    /// server deletes the older one, RFC 9132 Section 4.4.1.3): it is gone from the table. (A
+    /// pre-configured request is sent again instead.)
     MitigationEnded {
         /// `mid`.
         mid: u32,

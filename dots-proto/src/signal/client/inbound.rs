@@ -287,12 +287,33 @@ impl<
     }
 
     /// Traffic from the server arrived.
+    ///
+    /// After a silence long enough for the server's deadman to have ended the session on its
+    /// side (RFC 9132 Section 4.7: `missing-hb-allowed` heartbeat intervals without traffic,
+    /// one interval of slack for the client's later count), or after a degraded period, the
+    /// server may hold none of the client's observations while the client, under attack,
+    /// kept its session: the observation of all mitigations is registered again.
     pub(crate) fn heard_from_server(&mut self, now: Instant) {
+        let p = *self.parameters();
+        let window = p
+            .heartbeat_interval
+            .saturating_mul(u32::from(p.missing_hb_allowed.saturating_sub(1).max(1)));
+        let silent = !window.is_zero()
+            && self
+                .live
+                .last_rx
+                .unwrap_or(self.live.started)
+                .saturating_add(window)
+                <= now;
         self.live.last_rx = Some(now);
-        if self.live.degraded {
+        let degraded = self.live.degraded;
+        if degraded {
             self.live.degraded = false;
             self.live.missed = 0;
             self.push_event(EvRec::Recovered);
+        }
+        if degraded || silent {
+            self.renew_observe_all(now);
         }
     }
 

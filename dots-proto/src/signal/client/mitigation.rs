@@ -698,9 +698,12 @@ impl<
         if self.pending.is_full() {
             return Err(CommandError::Endpoint(crate::coap::CommandError::QueueFull));
         }
+        // RFC 9132 Section 4.4: "Mitigation requests MUST NOT be delayed because of checks on
+        // probing rate".
         let req = Request::non(Code::PUT)
             .options(o.as_options())
-            .payload(&self.buf[..n]);
+            .payload(&self.buf[..n])
+            .probing_exempt();
         let req = if self.config.q_block {
             req.q_block()
         } else {
@@ -1028,6 +1031,9 @@ impl<
             lifetime: granted,
             conflict: has_conflict,
         });
+        // Also on 2.04: a repeated PUT whose 2.01 was lost is answered 2.04. The request it
+        // supersedes (an update) is withdrawn below instead.
+        self.drop_overridden(now, mid, supersedes);
         if let Some(old) = supersedes {
             if let Some(j) = self.index_of(old) {
                 let o = &mut self.table[j];
@@ -1043,6 +1049,38 @@ impl<
         }
         self.update_phase(now);
         self.want_observe_all(now);
+    }
+
+    /// RFC 9132 Section 4.4.1.3: once a request is created, "the overlapped lower numeric
+    /// 'mid' MUST be automatically deleted and no longer available at the DOTS server" (same
+    /// `trigger-mitigation` type, a common prefix, FQDN, URI or alias). The client forgets
+    /// those requests too ([`Event::MitigationEnded`](super::Event::MitigationEnded)):
+    /// refreshing one later would create it again at the server.
+    fn drop_overridden(&mut self, now: Instant, mid: u32, except: Option<u32>) {
+        let Some(i) = self.index_of(mid) else { return };
+        let new = self.table[i].scope.clone();
+        loop {
+            let old = self.table.iter().position(|m| {
+                m.mid < mid
+                    && Some(m.mid) != except
+                    && matches!(
+                        m.state,
+                        MitigationState::Active
+                            | MitigationState::Requested
+                            | MitigationState::Conflicted
+                    )
+                    && m.retire.is_none()
+                    && m.scope.triggers_mitigation() == new.triggers_mitigation()
+                    && scopes_overlap(&m.scope, &new)
+            });
+            let Some(j) = old else { break };
+            let m = self.table.swap_remove(j);
+            if let Some(id) = m.in_flight {
+                let _ = self.ep.cancel(now, id);
+                self.pending.retain(|p| p.id != id);
+            }
+            self.push_event(EvRec::Ended { mid: m.mid });
+        }
     }
 
     fn on_put_conflict(&mut self, now: Instant, i: usize, reply: Reply) {
@@ -1232,6 +1270,33 @@ impl<
         }
     }
 
+    /// After a degraded period the server may have declared the session lost on its side (its
+    /// deadman, RFC 9132 Section 4.7) and dropped the client's observations while the client,
+    /// under attack, kept the session: the automatic observation of all mitigations is
+    /// registered again (the old relation is forgotten; a notification still coming on it is
+    /// rejected).
+    pub(crate) fn renew_observe_all(&mut self, now: Instant) {
+        if self.observe_all != ObserveAll::On {
+            return;
+        }
+        let old = self.pending.iter().position(|p| {
+            p.observing
+                && matches!(
+                    p.op,
+                    Op::Get {
+                        mid: None,
+                        observe: true
+                    }
+                )
+        });
+        if let Some(i) = old {
+            let p = self.pending.swap_remove(i);
+            let _ = self.ep.cancel(now, p.id);
+        }
+        self.observe_all = ObserveAll::Off;
+        self.want_observe_all(now);
+    }
+
     pub(crate) fn pump_observe_all(&mut self, now: Instant) {
         if self.observe_all != ObserveAll::Wanted {
             return;
@@ -1273,5 +1338,34 @@ impl<
         self.update_phase(now);
         self.after_command(now);
         n
+    }
+}
+
+/// Two scopes overlap (RFC 9132 Section 4.4.1.3): "a common IP address, IP prefix, FQDN, URI,
+/// or alias".
+fn scopes_overlap(a: &Scope, b: &Scope) -> bool {
+    let (a, b) = (&a.targets, &b.targets);
+    a.prefixes
+        .iter()
+        .any(|x| b.prefixes.iter().any(|y| nets_overlap(x, y)))
+        || a.fqdns()
+            .any(|x| b.fqdns().any(|y| x.eq_ignore_ascii_case(y)))
+        || a.uris().any(|x| b.uris().any(|y| x == y))
+        || a.alias_names().any(|x| b.alias_names().any(|y| x == y))
+}
+
+fn nets_overlap(a: &dots_codec::ipnet::IpNet, b: &dots_codec::ipnet::IpNet) -> bool {
+    use core::net::IpAddr;
+    let len = u32::from(a.prefix_len().min(b.prefix_len()));
+    match (a.network(), b.network()) {
+        (IpAddr::V4(x), IpAddr::V4(y)) => {
+            let m = u32::MAX.checked_shl(32 - len).unwrap_or(0);
+            u32::from(x) & m == u32::from(y) & m
+        }
+        (IpAddr::V6(x), IpAddr::V6(y)) => {
+            let m = u128::MAX.checked_shl(128 - len).unwrap_or(0);
+            u128::from(x) & m == u128::from(y) & m
+        }
+        _ => false,
     }
 }

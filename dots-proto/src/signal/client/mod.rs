@@ -9,13 +9,13 @@
 //!
 //! | RFC | what the client does |
 //! |---|---|
-//! | RFC 9132 §4.4.1 | PUT `/mitigate/cuid=C/mid=M` (NON), `mid`s that only increase with the rollover at 3221225471, 2.01 with the granted lifetime, refresh before expiry, 4.09 with `conflict-information`, `cuid` collisions, pre-configured requests (`trigger-mitigation` false) kept alive; never a `cdid` |
+//! | RFC 9132 §4.4.1 | PUT `/mitigate/cuid=C/mid=M` (NON, not delayed by PROBING_RATE, §4.4), `mid`s that only increase with the rollover at 3221225471, 2.01 with the granted lifetime, refresh before expiry, 4.09 with `conflict-information`, `cuid` collisions, pre-configured requests (`trigger-mitigation` false) kept alive; never a `cdid` |
 //! | RFC 9132 §4.4.2 | GET one or all with Observe (register, deregister), status events per scope, `c=` and RFC 9244 filters as Uri-Query |
 //! | RFC 9132 §4.4.3, RFC 9244 §9.1 | efficacy updates: PUT with If-Match and `attack-status`, optional telemetry |
 //! | RFC 9132 §4.4.4 | DELETE, active-but-terminating |
 //! | RFC 9132 §4.5, RFC 9362 | GET/PUT/DELETE `/config` (CON), `sid`s that increase, values picked within the server's ranges, idle ↔ mitigating applied to the endpoint, Max-Age freshness (60 s without Max-Age, none during an attack) |
 //! | RFC 9132 §4.6 | 5.03 `redirected-signal`: [`Event::Redirected`], ping-pong within five minutes ignored, TTL honoured |
-//! | RFC 9132 §4.7 | NON PUT `/hb` with `peer-hb-status`, server heartbeats answered 2.04, session lost after `missing-hb-allowed` misses outside attack time, degraded (open a parallel session) during one, reconnection pacing; over TCP one heartbeat interval |
+//! | RFC 9132 §4.7 | NON PUT `/hb` with `peer-hb-status` at its time whatever else is outstanding (exempt from NSTART), server heartbeats answered 2.04, the observation of all mitigations registered again after a silence as long as the server's deadman, session lost after `missing-hb-allowed` misses outside attack time, degraded (open a parallel session) during one, reconnection pacing; over TCP one heartbeat interval |
 //! | RFC 9133 | `acl-list` carried through; 5.03 with the failed ACLs: the request is sent again without them |
 //! | RFC 9244 | `/tm-setup` PUT/GET/DELETE with increasing `tsid`, `/tm` PUT (NON)/GET with filters and Observe/DELETE with increasing `tmid`, notifications as events |
 //! | RFC 9066 | Call Home: the session does not care who dialled; redirections discarded; the client's `/redirect` PUT |

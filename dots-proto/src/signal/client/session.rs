@@ -219,7 +219,8 @@ impl<
             .options(o.as_options())
             .payload(&self.buf[..n])
             .non_retransmit(0)
-            .response_timeout(interval);
+            .response_timeout(interval)
+            .nstart_exempt();
         match self.ep.request(now, req) {
             Ok(id) => {
                 let _ = self.pending.push(super::Pending {

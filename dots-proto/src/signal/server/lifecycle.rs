@@ -662,10 +662,12 @@ impl<H: SignalHooks> SignalServer<H> {
         self.drop_if_empty(slot);
     }
 
-    /// Queues a notification of the current state of every running (status 1–5), observed
-    /// mitigation of the client: the periodic status of RFC 9132 Section 4.4.2.1 ("the DOTS
-    /// server periodically sends attack mitigation status to the DOTS client"), which the
-    /// session layer schedules. Notifications already queued are not repeated.
+    /// Queues a notification of the current state of every running (status 1–5) or
+    /// server-withdrawn (status 7, kept until its lifetime ends), observed mitigation of the
+    /// client: the periodic status of RFC 9132 Section 4.4.2.1 ("the DOTS server periodically
+    /// sends attack mitigation status to the DOTS client"), which the session layer schedules.
+    /// It carries a status change whose (Non-confirmable) notification was lost, the withdrawal
+    /// included. Notifications already queued are not repeated.
     pub fn queue_status_notifications(&mut self, cuid: &str) {
         let Some(slot) = self.slot_of(cuid) else {
             return;
@@ -675,7 +677,10 @@ impl<H: SignalHooks> SignalServer<H> {
             .map(|c| {
                 c.mitigations
                     .iter()
-                    .filter(|m| is_active(m.status) && (m.observed || c.observe_all))
+                    .filter(|m| {
+                        (is_active(m.status) || m.status == MitigationStatus::Withdrawn)
+                            && (m.observed || c.observe_all)
+                    })
                     .map(|m| m.mid)
                     .collect()
             })

@@ -78,13 +78,20 @@ impl<P: Ord + Clone, H: SignalHooks> ServerSession<P, H> {
                     self.stats.notifications_dropped += 1;
                     continue;
                 }
-                // A newer notification replaces one still waiting (RFC 7641 Section 4.5.2).
-                if let Some(w) = p.notes.iter_mut().find(|w| w.token == o.token) {
+                // A newer notification replaces one still waiting (RFC 7641 Section 4.5.2), of
+                // the same mitigation: an observation of all mitigations gets one per `mid`
+                // (each notification carries one mitigation's state).
+                if let Some(w) = p
+                    .notes
+                    .iter_mut()
+                    .find(|w| w.token == o.token && w.mid == n.mid)
+                {
                     w.code = n.code;
                     w.payload = body;
                 } else if p.notes.len() + p.out.len() < cap {
                     p.notes.push_back(Note {
                         token: o.token,
+                        mid: n.mid,
                         code: n.code,
                         payload: body,
                     });

@@ -49,6 +49,9 @@ pub(crate) enum Outgoing {
 #[derive(Debug, Clone)]
 pub(crate) struct Note {
     pub(crate) token: Token,
+    /// The mitigation it reports (`None`: the configuration, a telemetry query): a newer
+    /// notification replaces a waiting one only for the same token and `mid`.
+    pub(crate) mid: Option<u32>,
     /// 2.05, or the error that ends an observation (4.04 for a removed `/tm` entry).
     pub(crate) code: Code,
     pub(crate) payload: Arc<[u8]>,
