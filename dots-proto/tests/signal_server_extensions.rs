@@ -262,21 +262,14 @@ fn ctl_mitigation_put_01_02_and_response_01() {
 }
 
 #[test]
-fn ctl_mitigation_put_03_in_idle_time_and_while_mitigating() {
-    // RFC 9133 Figure 8 activates an ACL with a new request of a client with no mitigation:
-    // that is 'idle' time, where Section 3.2.1 requires 4.00 ("DOTS clients MUST NOT use the
-    // filtering control over the DOTS signal channel in 'idle' time"). The MUST wins.
+fn ctl_mitigation_put_03_starts_the_attack_time() {
+    // RFC 9133 Section 4.2: the client detects an attack and sends Figure 8, its first
+    // mitigation request, with an accept-list; "The DOTS server activates the
+    // "my-accept-list" ACL and replies with a 2.01 (Created)". A request that triggers a
+    // mitigation is attack time by itself, so Section 3.2.1's 'idle' time rule does not apply.
     let mut h = Harness::new();
     ctl_hooks(&mut h);
     let fig8 = acl_scope("2001:db8:6401::2/127", true, "my-accept-list", "immediate");
-    h.unchanged_for(CTL_CUID2, Code::BAD_REQUEST, |h| {
-        h.put_json(CTL_CUID2, 4879, &fig8)
-    });
-    // While the client mitigates: 2.01, and the ACL is applied.
-    assert_eq!(
-        h.put(CTL_CUID2, 1, &["198.51.100.0/24"], 3600).code(),
-        Code::CREATED
-    );
     assert_eq!(h.put_json(CTL_CUID2, 4879, &fig8).code(), Code::CREATED);
     assert!(h
         .s
@@ -340,12 +333,26 @@ fn ctl_neg_acl_apply_failure_01_and_diagnostic_01() {
 
 #[test]
 fn ctl_neg_acl_idle_01() {
+    // RFC 9133 Section 3.2.1: filter control in 'idle' time MUST be discarded with 4.00. Idle
+    // time is a pre-configured request (`trigger-mitigation` false: nothing is being
+    // mitigated) while the client has no active mitigation. (The vector's body triggers a
+    // mitigation, which RFC 9133 Figure 8 shows accepted with 2.01; see
+    // `ctl_mitigation_put_03_starts_the_attack_time`.)
     let mut h = Harness::new();
     ctl_hooks(&mut h);
-    let body = acl_scope("2001:db8:6401::2/127", true, "an-accept-list", "deactivate");
+    let body = acl_scope("2001:db8:6401::2/127", true, "an-accept-list", "deactivate").replace(
+        r#""lifetime": 3600"#,
+        r#""lifetime": 3600, "trigger-mitigation": false"#,
+    );
     h.unchanged_for(CTL_CUID, Code::BAD_REQUEST, |h| {
         h.put_json(CTL_CUID, 124, &body)
     });
+    // While the client mitigates, the same pre-configured request is accepted.
+    assert_eq!(
+        h.put(CTL_CUID, 1, &["198.51.100.0/24"], 3600).code(),
+        Code::CREATED
+    );
+    assert_eq!(h.put_json(CTL_CUID, 124, &body).code(), Code::CREATED);
 }
 
 // ---- RFC 9362 -------------------------------------------------------------------------------

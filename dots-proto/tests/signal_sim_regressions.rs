@@ -344,9 +344,10 @@ fn mitigation_request_not_held_behind_unanswered_heartbeat() {
 
 /// RFC 9132 Section 4.4: "Mitigation requests MUST NOT be delayed because of checks on probing
 /// rate". With every answer lost the server counts as not responding (RFC 7252 Section 4.7),
-/// yet the PUT is repeated at its NON intervals (NON_MAX_RETRANSMIT 4, at most 3 + 6 + 12 + 24
-/// s), not one per
-/// PROBING_RATE slot (a 100-byte PUT at 5 bytes/s: one per 20 s).
+/// yet the PUT is repeated at its NON intervals (RFC 9362 defaults: NON_TIMEOUT = ack-timeout
+/// 2 s, NON_MAX_RETRANSMIT = max-retransmit 3, so after 2, 6 and 14 s, then the client's next
+/// attempt), not one per PROBING_RATE slot (a 100-byte PUT at 5 bytes/s: one per 20 s, at most
+/// 2 repetitions in 46 s).
 #[test]
 fn mitigation_request_not_paced_by_probing_rate() {
     let mut p = Pair::new();
@@ -361,7 +362,8 @@ fn mitigation_request_not_paced_by_probing_rate() {
     p.client.request_mitigation(p.now, &s).unwrap();
     p.run_for(Duration::from_secs(46));
     assert!(p.client.endpoint().peer_unresponsive());
-    assert_eq!(p.client.endpoint().stats().retransmissions - before, 4);
+    let repeated = p.client.endpoint().stats().retransmissions - before;
+    assert!(repeated >= 3, "{repeated} repetitions in 46 s: paced");
 }
 
 /// RFC 9132 Section 4.4.1.3: a new request overlapping an older one of the same client makes
