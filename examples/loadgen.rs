@@ -227,13 +227,20 @@ fn wait_ready(target: SocketAddr, req: &Request) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let mut out = [0u8; 1280];
     let mut inb = [0u8; 2048];
-    for i in 0..50u16 {
+    // Until the server is up, a connected socket reports "connection refused" at once:
+    // retry for ten seconds, not a number of times.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut i: u16 = 0;
+    while Instant::now() < deadline {
+        i = i.wrapping_add(1);
         let n = encode(req, i, u64::from(i), &mut out)?;
         let _ = socket.send(out.get(..n).unwrap_or_default());
-        if let Ok(n) = socket.recv(&mut inb) {
-            if inb.get(..n).and_then(|b| Message::parse(b).ok()).is_some() {
+        match socket.recv(&mut inb) {
+            Ok(n) if inb.get(..n).and_then(|b| Message::parse(b).ok()).is_some() => {
                 return Ok(());
             }
+            Ok(_) => {}
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
     }
     Err(format!("{target} does not answer"))
