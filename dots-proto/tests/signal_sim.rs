@@ -3,7 +3,7 @@
 //! `signal_sim_support`).
 //!
 //! Knobs for a soak (see the README): `DOTS_SIM_SEED=S` (one seed), `DOTS_SIM_SEEDS=N` (seeds
-//! 1..=N), `DOTS_SIM_CLIENTS=K`, `DOTS_SIM_HOURS=H`.
+//! 1..=N, or N seeds from `DOTS_SIM_FIRST_SEED`), `DOTS_SIM_CLIENTS=K`, `DOTS_SIM_HOURS=H`.
 
 mod signal_sim_support;
 
@@ -62,7 +62,9 @@ fn thousand_clients_one_virtual_hour() {
     let seeds: Vec<u64> = if let Some(s) = env_u64("DOTS_SIM_SEED") {
         vec![s]
     } else if let Some(n) = env_u64("DOTS_SIM_SEEDS") {
-        (1..=n).collect()
+        // DOTS_SIM_FIRST_SEED splits a soak over several processes (one per core).
+        let first = env_u64("DOTS_SIM_FIRST_SEED").unwrap_or(1);
+        (first..first.saturating_add(n)).collect()
     } else {
         vec![1]
     };
