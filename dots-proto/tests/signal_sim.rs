@@ -72,3 +72,13 @@ fn thousand_clients_one_virtual_hour() {
         run(seed, clients, hours);
     }
 }
+
+/// Seed 1784 of the soak: a client idle through a 45-minute outage measured its silence from
+/// the last server heartbeat it received, while the server's deadman counted from the last
+/// datagram the server received, 180 s earlier; the deadman dropped the observation of all
+/// mitigations just before the client's next heartbeat got through and the client never
+/// registered it again. The client now measures from the last answer to its own requests.
+#[test]
+fn observation_renewed_after_an_idle_outage_seed_1784() {
+    run(1784, 1_000, 1.0);
+}

@@ -135,7 +135,11 @@ impl<
                     id,
                     reply,
                     observing,
-                }) => self.on_reply(now, id, reply, observing),
+                }) => {
+                    // The server heard one of our requests (its deadman restarted).
+                    self.live.last_answer = Some(now);
+                    self.on_reply(now, id, reply, observing)
+                }
                 Some(Inbound::Request {
                     id,
                     code,
@@ -298,13 +302,15 @@ impl<
         let window = p
             .heartbeat_interval
             .saturating_mul(u32::from(p.missing_hb_allowed.saturating_sub(1).max(1)));
-        let silent = !window.is_zero()
-            && self
-                .live
-                .last_rx
-                .unwrap_or(self.live.started)
-                .saturating_add(window)
-                <= now;
+        // The server's deadman counts from the last datagram *it* received from us; the
+        // latest sign of that is the last answer to one of our requests (a server heartbeat
+        // received says nothing of whether our datagrams got through).
+        let since = self
+            .live
+            .last_answer
+            .or(self.live.last_rx)
+            .unwrap_or(self.live.started);
+        let silent = !window.is_zero() && since.saturating_add(window) <= now;
         self.live.last_rx = Some(now);
         let degraded = self.live.degraded;
         if degraded {

@@ -31,6 +31,8 @@ pub(crate) struct Liveness {
     /// The `peer-hb-status` of the server's last heartbeat.
     pub(crate) server_sees_us: Option<bool>,
     pub(crate) last_rx: Option<Instant>,
+    /// When the last answer to one of our requests arrived.
+    pub(crate) last_answer: Option<Instant>,
     /// The threshold was reached during an attack.
     pub(crate) degraded: bool,
 }
@@ -47,6 +49,7 @@ impl Liveness {
             last_server_hb: None,
             server_sees_us: None,
             last_rx: None,
+            last_answer: None,
             degraded: false,
         }
     }
