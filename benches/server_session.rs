@@ -13,40 +13,24 @@
 
 use std::hint::black_box;
 
+#[path = "support/table.rs"]
+mod table;
+
+use table::{body, CLIENTS, PER_CLIENT};
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dots::codec::cbor::CborBody;
 use dots::codec::coap::{Code, ContentFormat, Message, MessageRepr, MessageType, Token};
-use dots::codec::model::{Lifetime, MitigationRequest, PortRange, Scope};
+use dots::codec::model::MitigationRequest;
 use dots::proto::data::PeerIdentity;
 use dots::proto::signal::server::{Request, ServerConfig, SignalServer, MIN_RESPONSE_BUFFER};
 use dots::proto::signal::session::{ServerSession, SessionConfig};
 use dots::proto::time::Instant;
 
-const CLIENTS: usize = 10_000;
-/// Target sets per client, each an active mitigation: 100,000 in all.
-const PER_CLIENT: usize = 10;
 /// Sessions in the heartbeat benches.
 const SESSIONS: u32 = 100_000;
 /// `mid`s stay 8 digits long, so that a request template is patched in place.
 const FIRST_MID: u32 = 10_000_000;
-
-fn body(client: usize, set: usize) -> Vec<u8> {
-    let mut s = Scope::new();
-    let i = client * PER_CLIENT + set;
-    for host in [1, 2] {
-        let p = format!("2001:db8:{:x}:{:x}::{host}/128", i >> 16, i & 0xffff);
-        s.targets.push_prefix(p.parse().unwrap()).unwrap();
-    }
-    for port in [80, 443, 8080] {
-        s.targets.port_ranges.push(PortRange::single(port)).unwrap();
-    }
-    s.targets.protocols.push(6).unwrap();
-    s.lifetime = Some(Lifetime::Seconds(3600));
-    let r = MitigationRequest::new(s);
-    let mut buf = vec![0u8; r.encoded_len()];
-    r.encode_cbor(&mut buf).unwrap();
-    buf
-}
 
 fn cuid(client: usize) -> String {
     format!("c{client:021}")
