@@ -77,7 +77,8 @@ fn thousand_clients_one_virtual_hour() {
 /// the last server heartbeat it received, while the server's deadman counted from the last
 /// datagram the server received, 180 s earlier; the deadman dropped the observation of all
 /// mitigations just before the client's next heartbeat got through and the client never
-/// registered it again. The client now measures from the last answer to its own requests.
+/// registered it again. The client now measures from the last answer to its own requests
+/// (not counting notifications, seed 1800: see `signal_sim_regressions.rs`).
 #[test]
 fn observation_renewed_after_an_idle_outage_seed_1784() {
     run(1784, 1_000, 1.0);

@@ -283,6 +283,41 @@ fn observation_renewed_after_silence_without_degradation() {
     );
 }
 
+/// Soak seed 1800: during an outage of the client's uplink only, the server's notifications
+/// still reached the client. A notification answers a GET sent long before, so it says
+/// nothing of whether the server hears the client; the client counted it as an answer,
+/// measured too short a silence, and never registered its observation again after the
+/// server's deadman dropped it.
+#[test]
+fn observation_renewed_when_only_notifications_came_through_the_silence() {
+    let mut p = Pair::new();
+    let a = p.request("2001:db8:1::/48");
+    p.run_for(Duration::from_secs(5));
+    let all = dots_proto::signal::server::ObserveTarget::AllMitigations;
+    p.drop_up = true;
+    p.run_for(Duration::from_secs(300));
+    // A status change late in the silence reaches the client.
+    p.set(a, MitigationStatus::SuccessfullyMitigated);
+    p.flush();
+    assert_eq!(
+        p.last_status(a),
+        Some(MitigationStatus::SuccessfullyMitigated)
+    );
+    p.run_for(Duration::from_secs(155));
+    assert_eq!(p.peers_lost, 1);
+    assert_eq!(p.degraded, 0);
+    assert!(!p.server.server().observations(CUID).any(|o| o == all));
+    p.drop_up = false;
+    p.client
+        .get_mitigations(p.now, Some(a), false, &[])
+        .unwrap();
+    p.run_for(Duration::from_secs(2));
+    assert!(p.server.server().observations(CUID).any(|o| o == all));
+    p.set(a, MitigationStatus::AttackStopped);
+    p.run_for(Duration::from_secs(5));
+    assert_eq!(p.last_status(a), Some(MitigationStatus::AttackStopped));
+}
+
 /// RFC 9132 Section 4.7 heartbeats are NON requests; with NSTART = 1 (RFC 7252 Section 4.7) a
 /// heartbeat queued behind a mitigation request whose response does not come (it is sent
 /// again at NON intervals for about a minute) would wait, and the server would miss

@@ -212,8 +212,11 @@ pub struct Sim {
     healed: bool,
     buf: Vec<u8>,
     touched: Vec<usize>,
-    /// A client whose datagrams are printed (`DOTS_SIM_TRACE_CLIENT`).
+    /// A client whose datagrams and events are printed (`DOTS_SIM_TRACE_CLIENT`), from
+    /// `trace_from` on (`DOTS_SIM_TRACE_FROM_MS` virtual milliseconds after the start; the quiet
+    /// period by default).
     trace: Option<usize>,
+    trace_from: Instant,
     trace_end: bool,
     pub report: Report,
 }
@@ -323,6 +326,8 @@ impl Sim {
             buf: vec![0; 2048],
             touched: Vec::new(),
             trace: env_u64("DOTS_SIM_TRACE_CLIENT").map(|n| n as usize),
+            trace_from: env_u64("DOTS_SIM_TRACE_FROM_MS")
+                .map_or(quiet_from, |ms| start + Duration::from_millis(ms)),
             trace_end: std::env::var("DOTS_SIM_TRACE_END").is_ok(),
             report: Report::default(),
         };
@@ -399,25 +404,13 @@ impl Sim {
                     cuid: &cuid,
                     trusted_gateway: false,
                 };
+                self.trace_datagram(i, key, "<-", &bytes);
                 self.server.handle_datagram(now, key, &id, &bytes);
                 self.touched.push(i);
             }
             Ev::ToClient { key, bytes } => {
                 let i = client_of_key(key);
-                if self.trace == Some(i) && self.now >= self.quiet_from {
-                    if let Ok(m) = dots_codec::coap::Message::parse(&bytes) {
-                        eprintln!(
-                            "{} ms -> client {i} (key {key:x}, now {:x}): {:?} {} tok {:?} obs {:?} {} bytes",
-                            now.as_millis(),
-                            self.clients[i].key,
-                            m.ty(),
-                            m.code(),
-                            m.token(),
-                            m.options().observe(),
-                            m.payload().len()
-                        );
-                    }
-                }
+                self.trace_datagram(i, key, "->", &bytes);
                 if self.clients[i].key == key {
                     self.clients[i].c.handle_datagram(now, &bytes);
                     self.touched.push(i);
@@ -461,6 +454,31 @@ impl Sim {
                 }
                 self.touched.push(i);
             }
+        }
+    }
+
+    fn tracing(&self, i: usize) -> bool {
+        self.trace == Some(i) && self.now >= self.trace_from
+    }
+
+    /// Prints a datagram delivered to (`->`) or from (`<-`) the traced client.
+    fn trace_datagram(&self, i: usize, key: u64, dir: &str, bytes: &[u8]) {
+        if !self.tracing(i) {
+            return;
+        }
+        if let Ok(m) = dots_codec::coap::Message::parse(bytes) {
+            let path: Vec<&str> = m.options().uri_path().filter_map(Result::ok).collect();
+            eprintln!(
+                "{} ms {dir} client {i} (key {key:x}, now {:x}): {:?} {} /{} tok {:?} obs {:?} {} bytes",
+                self.now.as_millis(),
+                self.clients[i].key,
+                m.ty(),
+                m.code(),
+                path.join("/"),
+                m.token(),
+                m.options().observe(),
+                m.payload().len()
+            );
         }
     }
 
@@ -681,7 +699,11 @@ impl Sim {
             progress = true;
         }
         let mut evs = Vec::new();
+        let tracing = self.tracing(i);
         while let Some(e) = self.clients[i].c.poll_event() {
+            if tracing {
+                eprintln!("{} ms client {i} event {e:?}", now.as_millis());
+            }
             evs.push(match e {
                 Event::MitigationAccepted { mid, code, .. } => CEv::Accepted { mid, code },
                 Event::MitigationStatus {

@@ -136,8 +136,16 @@ impl<
                     reply,
                     observing,
                 }) => {
-                    // The server heard one of our requests (its deadman restarted).
-                    self.live.last_answer = Some(now);
+                    // The server heard one of our requests (its deadman restarted). A
+                    // notification answers a request sent long ago: it says nothing of
+                    // whether the server hears us now.
+                    if !reply.notification {
+                        let silent = self.answers_were_silent(now);
+                        self.live.last_answer = Some(now);
+                        if silent {
+                            self.renew_observe_all(now);
+                        }
+                    }
                     self.on_reply(now, id, reply, observing)
                 }
                 Some(Inbound::Request {
@@ -290,37 +298,33 @@ impl<
             .respond(now, id, Response::new(answer).without_observe());
     }
 
-    /// Traffic from the server arrived.
-    ///
-    /// After a silence long enough for the server's deadman to have ended the session on its
-    /// side (RFC 9132 Section 4.7: `missing-hb-allowed` heartbeat intervals without traffic,
-    /// one interval of slack for the client's later count), or after a degraded period, the
-    /// server may hold none of the client's observations while the client, under attack,
-    /// kept its session: the observation of all mitigations is registered again.
+    /// Traffic from the server arrived: a degraded session (RFC 9132 Section 4.7) recovers,
+    /// and the server, whose deadman may have ended the session on its side meanwhile, may
+    /// hold none of the client's observations: the observation of all mitigations is
+    /// registered again.
     pub(crate) fn heard_from_server(&mut self, now: Instant) {
+        if self.live.degraded {
+            self.live.degraded = false;
+            self.live.missed = 0;
+            self.push_event(EvRec::Recovered);
+            self.renew_observe_all(now);
+        }
+    }
+
+    /// Whether no answer to one of our requests came for long enough that the server's
+    /// deadman may have ended the session on its side (`missing-hb-allowed` heartbeat
+    /// intervals without traffic from us, one interval of slack for the client's later
+    /// count). The server's deadman counts from the last datagram *it* received from us: a
+    /// server heartbeat or a notification received says nothing of whether ours got
+    /// through, an answer does. Checked when an answer arrives, so that the observation
+    /// registered again at once goes over a link known to work both ways.
+    fn answers_were_silent(&self, now: Instant) -> bool {
         let p = *self.parameters();
         let window = p
             .heartbeat_interval
             .saturating_mul(u32::from(p.missing_hb_allowed.saturating_sub(1).max(1)));
-        // The server's deadman counts from the last datagram *it* received from us; the
-        // latest sign of that is the last answer to one of our requests (a server heartbeat
-        // received says nothing of whether our datagrams got through).
-        let since = self
-            .live
-            .last_answer
-            .or(self.live.last_rx)
-            .unwrap_or(self.live.started);
-        let silent = !window.is_zero() && since.saturating_add(window) <= now;
-        self.live.last_rx = Some(now);
-        let degraded = self.live.degraded;
-        if degraded {
-            self.live.degraded = false;
-            self.live.missed = 0;
-            self.push_event(EvRec::Recovered);
-        }
-        if degraded || silent {
-            self.renew_observe_all(now);
-        }
+        let since = self.live.last_answer.unwrap_or(self.live.started);
+        !window.is_zero() && since.saturating_add(window) <= now
     }
 
     /// Copies a diagnostic or body of the reply into the event storage.

@@ -30,8 +30,7 @@ pub(crate) struct Liveness {
     pub(crate) last_server_hb: Option<Instant>,
     /// The `peer-hb-status` of the server's last heartbeat.
     pub(crate) server_sees_us: Option<bool>,
-    pub(crate) last_rx: Option<Instant>,
-    /// When the last answer to one of our requests arrived.
+    /// When the last answer to one of our requests arrived (not counting notifications).
     pub(crate) last_answer: Option<Instant>,
     /// The threshold was reached during an attack.
     pub(crate) degraded: bool,
@@ -48,7 +47,6 @@ impl Liveness {
             missed: 0,
             last_server_hb: None,
             server_sees_us: None,
-            last_rx: None,
             last_answer: None,
             degraded: false,
         }
