@@ -15,32 +15,8 @@
 //! a command line. Without the libcoap binaries the tests are skipped with a message, unless
 //! `DOTS_REQUIRE_INTEROP=1`.
 
-#[path = "../examples/server/app.rs"]
-#[allow(dead_code)]
-mod app;
-#[path = "../examples/server/cli.rs"]
-#[allow(dead_code)]
-mod cli;
-#[path = "../examples/server/dtls.rs"]
-#[allow(dead_code)]
-mod dtls;
-#[path = "../examples/server/https.rs"]
-#[allow(dead_code)]
-mod https;
-#[path = "../examples/server/signal.rs"]
-#[allow(dead_code)]
-mod signal;
-#[path = "../examples/server/state.rs"]
-#[allow(dead_code)]
-mod state;
-#[path = "../examples/server/stream.rs"]
-#[allow(dead_code)]
-mod stream;
-#[path = "../examples/support/mod.rs"]
-mod support;
-#[path = "../examples/server/udp.rs"]
-#[allow(dead_code)]
-mod udp;
+// The `server` example's modules, at the crate root as in the example.
+include!("server_support/example_modules.rs");
 
 mod server_support;
 

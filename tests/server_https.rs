@@ -9,141 +9,53 @@
 //! Without `curl` the HTTPS tests are skipped with a message, unless `DOTS_REQUIRE_INTEROP=1`,
 //! which makes them fail (CI sets it and installs the package).
 
-#[path = "../examples/server/app.rs"]
-#[allow(dead_code)]
-mod app;
-#[path = "../examples/server/cli.rs"]
-#[allow(dead_code)]
-mod cli;
-#[path = "../examples/server/dtls.rs"]
-#[allow(dead_code)]
-mod dtls;
-#[path = "../examples/server/https.rs"]
-#[allow(dead_code)]
-mod https;
-#[path = "../examples/server/signal.rs"]
-#[allow(dead_code)]
-mod signal;
-#[path = "../examples/server/state.rs"]
-#[allow(dead_code)]
-mod state;
-#[path = "../examples/server/stream.rs"]
-#[allow(dead_code)]
-mod stream;
-#[path = "../examples/support/mod.rs"]
-mod support;
-#[path = "../examples/server/udp.rs"]
-#[allow(dead_code)]
-mod udp;
+// The `server` example's modules, at the crate root as in the example.
+include!("server_support/example_modules.rs");
 
-use std::io::Write as _;
+mod server_support;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{mpsc, Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
 
 use clap::Parser as _;
-use dots::proto::cuid::Cuid;
 use serde_json::{json, Value};
-use support::pki::TestPki;
+use server_support::{tool, Fixture};
 
 const DATA: &str = "/restconf/data/ietf-dots-data-channel:dots-data";
 const JSON: &str = "application/yang-data+json";
 
 /// `curl`, or `None` (after saying so) when the test must be skipped.
 fn curl() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("curl"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        let msg = "curl is not installed (Debian package curl)";
-        if std::env::var("DOTS_REQUIRE_INTEROP").as_deref() == Ok("1") {
-            panic!("{msg}, and DOTS_REQUIRE_INTEROP=1 requires it");
-        }
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED: {msg}; set DOTS_REQUIRE_INTEROP=1 to make this a failure"
-        );
-    }
-    found
+    tool("curl", "curl")
 }
 
-/// The example server on 127.0.0.1 (a port of its own), until dropped.
+/// The example server serving HTTPS on 127.0.0.1 (a port of its own), until dropped.
 struct Server {
     addr: SocketAddr,
-    dir: tempfile::TempDir,
-    pki: TestPki,
-    log: Arc<Mutex<Vec<String>>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<thread::JoinHandle<Result<(), String>>>,
+    fx: Fixture,
+    server: server_support::Server,
 }
 
 impl Server {
     fn start() -> Server {
-        let pki = TestPki::generate().expect("test PKI");
-        let dir = tempfile::tempdir().expect("temporary directory");
-        pki.write_pem(dir.path()).expect("PEM files");
-        let p = |name: &str| dir.path().join(name).display().to_string();
-        // The same path as the binary: parse the command line, check it, load the files.
-        let args = cli::Args::try_parse_from([
-            "server",
-            "--https",
-            "127.0.0.1:0",
-            "--cert",
-            &p("server.pem"),
-            "--key",
-            &p("server.key"),
-            "--ca",
-            &p("ca.pem"),
-        ])
-        .expect("command line");
-        let config = args.load().expect("configuration");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (ready_tx, ready_rx) = mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let sink = Arc::clone(&log);
-        let thread = thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            let log: state::Log = Arc::new(move |line: &str| {
-                sink.lock().unwrap().push(line.to_owned());
-            });
-            let ready = move |proto: &str, addr: SocketAddr| {
-                let _ = ready_tx.send((proto.to_owned(), addr));
-            };
-            runtime
-                .block_on(app::run(config, log, ready, async {
-                    let _ = stopped.await;
-                }))
-                .map_err(|e| e.to_string())
-        });
-        let (proto, addr) = ready_rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the server reports its socket");
-        assert_eq!(proto, "https");
-        assert!(addr.ip().is_loopback() && addr.port() != 0, "{addr}");
+        let fx = Fixture::new();
+        let mut args = vec!["--https".to_owned(), "127.0.0.1:0".into()];
+        args.extend(fx.server_creds());
+        let server = server_support::Server::start(&args, 1);
         Server {
-            addr,
-            dir,
-            pki,
-            log,
-            stop: Some(stop),
-            thread: Some(thread),
+            addr: server.addrs["https"],
+            fx,
+            server,
         }
     }
 
     fn file(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.fx.dir.path().join(name)
     }
 
     fn cuid(&self) -> String {
-        Cuid::from_spki(&self.pki.client.spki).to_string()
+        self.fx.client_cuid()
     }
 
     /// A request with curl as the client `who` (`client`, `client2`, `rogue-client`).
@@ -186,47 +98,16 @@ impl Server {
     }
 
     fn log_has(&self, line: &str) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            if self.log.lock().unwrap().iter().any(|l| l == line) {
-                return true;
-            }
-            if Instant::now() > deadline {
-                return false;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
+        self.server.log_has(line)
     }
 
     fn log_contains(&self, part: &str) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            if self.log.lock().unwrap().iter().any(|l| l.contains(part)) {
-                return true;
-            }
-            if Instant::now() > deadline {
-                return false;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
+        self.server.log_contains(part)
     }
 
     /// Stops the server as SIGTERM does, and checks that it ended cleanly.
-    fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            assert_eq!(t.join().expect("server thread"), Ok(()));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    fn stop(self) {
+        self.server.stop();
     }
 }
 
@@ -354,7 +235,7 @@ fn data_channel_over_https_with_curl() {
             "event acl-activated cuid={cuid} acl=test-acl-ipv6-udp"
         )),
         "{:?}",
-        server.log.lock().unwrap()
+        server.server.log()
     );
 
     // Capabilities (Section 7.1).
@@ -424,7 +305,7 @@ fn certificate_of_another_ca_fails_the_handshake() {
     assert!(
         server.log_contains("handshake refused"),
         "{:?}",
-        server.log.lock().unwrap()
+        server.server.log()
     );
     // Without any certificate, too.
     let out = Command::new(&curl)

@@ -9,171 +9,63 @@
 //! Without `curl` the shared-state test is skipped with a message, unless
 //! `DOTS_REQUIRE_INTEROP=1`.
 
-#[path = "../examples/server/app.rs"]
-#[allow(dead_code)]
-mod app;
-#[path = "../examples/server/cli.rs"]
-#[allow(dead_code)]
-mod cli;
-#[path = "../examples/server/dtls.rs"]
-#[allow(dead_code)]
-mod dtls;
-#[path = "../examples/server/https.rs"]
-#[allow(dead_code)]
-mod https;
-#[path = "../examples/server/signal.rs"]
-#[allow(dead_code)]
-mod signal;
-#[path = "../examples/server/state.rs"]
-#[allow(dead_code)]
-mod state;
-#[path = "../examples/server/stream.rs"]
-#[allow(dead_code)]
-mod stream;
-#[path = "../examples/support/mod.rs"]
-mod support;
-#[path = "../examples/server/udp.rs"]
-#[allow(dead_code)]
-mod udp;
+// The `server` example's modules, at the crate root as in the example.
+include!("server_support/example_modules.rs");
 
-use std::io::Write as _;
+mod server_support;
+
 use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::{mpsc, Arc, Mutex};
-use std::thread;
 use std::time::Duration;
 
-use clap::Parser as _;
 use dots::codec::cbor::CborBody;
 use dots::codec::coap::{Code, ContentFormat, OptionList};
 use dots::codec::model::{MitigationScope, MitigationStatus};
 use dots::proto::coap::{ClientEndpoint, Config, Event, Request, RequestId};
-use dots::proto::cuid::Cuid;
 use dots::proto::time::StdClock;
-use support::pki::TestPki;
+use server_support::{hex, tool, Fixture, FIG8};
 
 const CUID: &str = "dz6pHjaADkaFTbjr0JGBpw";
-/// RFC 9132 Figure 8.
-const FIG8: &str = "a101a10281a4068274323030313a6462383a363430313a3a312f31323874323030313a6462383a363430313a3a322f3132380783a1081850a1081901bba108191f900a81060e190e10";
 const DATA: &str = "/restconf/data/ietf-dots-data-channel:dots-data";
 const JSON: &str = "application/yang-data+json";
 
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-        .collect()
-}
-
-/// The example server in this process, until dropped.
+/// The example server in this process (UDP, and HTTPS with a throwaway PKI when asked),
+/// until dropped.
 struct Server {
     udp: SocketAddr,
     https: Option<SocketAddr>,
-    dir: Option<(tempfile::TempDir, TestPki)>,
-    log: Arc<Mutex<Vec<String>>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<thread::JoinHandle<Result<(), String>>>,
+    fx: Option<Fixture>,
+    server: server_support::Server,
 }
 
 impl Server {
     fn start(with_https: bool) -> Server {
         let mut args = vec![
-            "server".to_owned(),
-            "--udp".into(),
+            "--udp".to_owned(),
             "127.0.0.1:0".into(),
             "--insecure".into(),
         ];
-        let mut dir = None;
-        if with_https {
-            let pki = TestPki::generate().expect("test PKI");
-            let d = tempfile::tempdir().expect("temporary directory");
-            pki.write_pem(d.path()).expect("PEM files");
-            let p = |name: &str| d.path().join(name).display().to_string();
-            args.extend([
-                "--https".into(),
-                "127.0.0.1:0".into(),
-                "--cert".into(),
-                p("server.pem"),
-                "--key".into(),
-                p("server.key"),
-                "--ca".into(),
-                p("ca.pem"),
-            ]);
-            dir = Some((d, pki));
+        let fx = with_https.then(Fixture::new);
+        if let Some(fx) = &fx {
+            args.extend(["--https".into(), "127.0.0.1:0".into()]);
+            args.extend(fx.server_creds());
         }
-        let args = cli::Args::try_parse_from(&args).expect("command line");
-        args.check().expect("served");
-        let config = args.load().expect("configuration");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (ready_tx, ready_rx) = mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let sink = Arc::clone(&log);
-        let thread = thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            let log: state::Log = Arc::new(move |line: &str| {
-                sink.lock().unwrap().push(line.to_owned());
-            });
-            let ready = move |proto: &str, addr: SocketAddr| {
-                let _ = ready_tx.send((proto.to_owned(), addr));
-            };
-            runtime
-                .block_on(app::run(config, log, ready, async {
-                    let _ = stopped.await;
-                }))
-                .map_err(|e| e.to_string())
-        });
-        let (mut udp, mut https) = (None, None);
-        for _ in 0..(1 + usize::from(with_https)) {
-            let (proto, addr) = ready_rx
-                .recv_timeout(Duration::from_secs(20))
-                .expect("the server reports its sockets");
-            match proto.as_str() {
-                "udp" => udp = Some(addr),
-                "https" => https = Some(addr),
-                other => panic!("{other}"),
-            }
-        }
+        let server = server_support::Server::start(&args, 1 + usize::from(with_https));
         Server {
-            udp: udp.expect("udp socket"),
-            https,
-            dir,
-            log,
-            stop: Some(stop),
-            thread: Some(thread),
+            udp: server.addrs["udp"],
+            https: server.addrs.get("https").copied(),
+            fx,
+            server,
         }
     }
 
     fn log_contains(&self, part: &str) -> bool {
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        loop {
-            if self.log.lock().unwrap().iter().any(|l| l.contains(part)) {
-                return true;
-            }
-            if std::time::Instant::now() > deadline {
-                return false;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
+        self.server.log_contains(part)
     }
 
-    fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            assert_eq!(t.join().expect("server thread"), Ok(()));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    fn stop(self) {
+        self.server.stop();
     }
 }
 
@@ -375,30 +267,10 @@ fn signal_channel_over_plain_udp() {
     server.stop();
 }
 
-/// `curl`, or `None` (after saying so) when the test must be skipped.
-fn curl() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("curl"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        let msg = "curl is not installed (Debian package curl)";
-        if std::env::var("DOTS_REQUIRE_INTEROP").as_deref() == Ok("1") {
-            panic!("{msg}, and DOTS_REQUIRE_INTEROP=1 requires it");
-        }
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED: {msg}; set DOTS_REQUIRE_INTEROP=1 to make this a failure"
-        );
-    }
-    found
-}
-
 /// A RESTCONF request with curl as `client`; returns the HTTP status.
 fn curl_status(curl: &Path, server: &Server, method: &str, path: &str, body: &str) -> u16 {
-    let (dir, _) = server.dir.as_ref().unwrap();
-    let f = |n: &str| dir.path().join(n);
+    let fx = server.fx.as_ref().unwrap();
+    let f = |n: &str| fx.file(n);
     let out = Command::new(curl)
         .args([
             "-sS",
@@ -433,9 +305,11 @@ fn curl_status(curl: &Path, server: &Server, method: &str, path: &str, body: &st
 
 #[test]
 fn both_channels_share_the_client_state() {
-    let Some(curl) = curl() else { return };
+    let Some(curl) = tool("curl", "curl") else {
+        return;
+    };
     let server = Server::start(true);
-    let cuid = Cuid::from_spki(&server.dir.as_ref().unwrap().1.client.spki).to_string();
+    let cuid = server.fx.as_ref().unwrap().client_cuid();
     let client = format!("{DATA}/dots-client={cuid}");
     // Over HTTPS: registration, an alias (RFC 8783 Figure 17), an activate-when-mitigating ACL.
     let register = format!(r#"{{"ietf-dots-data-channel:dots-client": [{{"cuid": "{cuid}"}}]}}"#);

@@ -22,8 +22,8 @@ use std::time::Duration;
 use dots::codec::coap::{frame_len, Frame};
 use dots::proto::data::PeerIdentity;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
-use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::signal::{Outgoing, PeerKey, Route, Signal};
 use crate::support::tls::TlsServer;
@@ -45,6 +45,65 @@ pub(crate) async fn serve_tls(
     signal: Arc<Signal>,
     shutdown: impl Future<Output = ()>,
 ) {
+    let listener = &listener;
+    accept_loop(
+        || listener.accept_tcp(),
+        shutdown,
+        |tcp, peer, slot, stopped| {
+            let handshake = listener.handshake(tcp);
+            let signal = Arc::clone(&signal);
+            tokio::spawn(async move {
+                let _slot = slot;
+                let log = |line: String| signal.shared().log(&line);
+                let (stream, identity) =
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+                        Ok(Ok(done)) => done,
+                        Ok(Err(e)) => return log(format!("tls {peer}: handshake refused: {e}")),
+                        Err(_) => return log(format!("tls {peer}: handshake timed out")),
+                    };
+                log(format!("tls {peer}: connected {identity}"));
+                let cuid = identity.cuid.as_str().to_owned();
+                connection(stream, PeerKey::Tls(peer), Some(cuid), signal, stopped).await;
+            });
+        },
+    )
+    .await;
+}
+
+/// Serves plain CoAP over TCP on `listener` until `shutdown` completes.
+pub(crate) async fn serve_tcp(
+    listener: TcpListener,
+    signal: Arc<Signal>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let listener = &listener;
+    accept_loop(
+        || listener.accept(),
+        shutdown,
+        |tcp, peer, slot, stopped| {
+            let _ = tcp.set_nodelay(true);
+            let signal = Arc::clone(&signal);
+            tokio::spawn(async move {
+                let _slot = slot;
+                signal.shared().log(&format!("tcp {peer}: connected"));
+                connection(tcp, PeerKey::Tcp(peer), None, signal, stopped).await;
+            });
+        },
+    )
+    .await;
+}
+
+/// Accepts connections until `shutdown` completes, at most [`MAX_CONNECTIONS`] at once (a
+/// connection holds its slot until it ends), and hands each to `serve` with its slot and a
+/// receiver that turns `true` when the server stops.
+async fn accept_loop<A, F>(
+    mut accept: A,
+    shutdown: impl Future<Output = ()>,
+    mut serve: impl FnMut(TcpStream, SocketAddr, OwnedSemaphorePermit, watch::Receiver<bool>),
+) where
+    A: FnMut() -> F,
+    F: Future<Output = std::io::Result<(TcpStream, SocketAddr)>>,
+{
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let (stop, stopped) = watch::channel(false);
     tokio::pin!(shutdown);
@@ -53,7 +112,7 @@ pub(crate) async fn serve_tls(
             () = &mut shutdown => break,
             accepted = async {
                 let slot = Arc::clone(&slots).acquire_owned().await.ok()?;
-                Some((listener.accept_tcp().await, slot))
+                Some((accept().await, slot))
             } => accepted,
         };
         let Some((accepted, slot)) = accepted else {
@@ -64,58 +123,7 @@ pub(crate) async fn serve_tls(
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
-        let handshake = listener.handshake(tcp);
-        let signal = Arc::clone(&signal);
-        let stopped = stopped.clone();
-        tokio::spawn(async move {
-            let _slot = slot;
-            let log = |line: String| signal.shared().log(&line);
-            let (stream, identity) = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await
-            {
-                Ok(Ok(done)) => done,
-                Ok(Err(e)) => return log(format!("tls {peer}: handshake refused: {e}")),
-                Err(_) => return log(format!("tls {peer}: handshake timed out")),
-            };
-            log(format!("tls {peer}: connected {identity}"));
-            let cuid = identity.cuid.as_str().to_owned();
-            connection(stream, PeerKey::Tls(peer), Some(cuid), signal, stopped).await;
-        });
-    }
-    let _ = stop.send(true);
-}
-
-/// Serves plain CoAP over TCP on `listener` until `shutdown` completes.
-pub(crate) async fn serve_tcp(
-    listener: TcpListener,
-    signal: Arc<Signal>,
-    shutdown: impl Future<Output = ()>,
-) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    let (stop, stopped) = watch::channel(false);
-    tokio::pin!(shutdown);
-    loop {
-        let accepted = tokio::select! {
-            () = &mut shutdown => break,
-            accepted = async {
-                let slot = Arc::clone(&slots).acquire_owned().await.ok()?;
-                Some((listener.accept().await, slot))
-            } => accepted,
-        };
-        let Some((accepted, slot)) = accepted else {
-            continue;
-        };
-        let Ok((tcp, peer)) = accepted else {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        };
-        let _ = tcp.set_nodelay(true);
-        let signal = Arc::clone(&signal);
-        let stopped = stopped.clone();
-        tokio::spawn(async move {
-            let _slot = slot;
-            signal.shared().log(&format!("tcp {peer}: connected"));
-            connection(tcp, PeerKey::Tcp(peer), None, signal, stopped).await;
-        });
+        serve(tcp, peer, slot, stopped.clone());
     }
     let _ = stop.send(true);
 }

@@ -165,11 +165,20 @@ impl Server {
         self.addrs[proto].port()
     }
 
+    /// Whether the log line `line` appears within 5 s.
+    pub fn log_has(&self, line: &str) -> bool {
+        self.log_within(|l| l == line)
+    }
+
     /// Whether a log line containing `part` appears within 5 s.
     pub fn log_contains(&self, part: &str) -> bool {
+        self.log_within(|l| l.contains(part))
+    }
+
+    fn log_within(&self, found: impl Fn(&str) -> bool) -> bool {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            if self.log.lock().unwrap().iter().any(|l| l.contains(part)) {
+            if self.log.lock().unwrap().iter().any(|l| found(l)) {
                 return true;
             }
             if Instant::now() > deadline {
