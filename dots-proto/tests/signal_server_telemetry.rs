@@ -16,59 +16,12 @@ use dots_codec::model::telemetry::{
 use dots_codec::model::{ConflictCause, MitigationScope, ScopeTelemetry};
 use dots_codec::query::QuerySet;
 use dots_proto::signal::server::{
-    AliasTargets, CommandError, Notification, ObserveAction, ObserveTarget, ServerConfig,
-    ServerEvent, TelemetryPolicy,
+    AliasTargets, CommandError, ObserveAction, ObserveTarget, ServerConfig, ServerEvent,
+    TelemetryPolicy,
 };
 use dots_proto::time::Instant;
+use signal_server_support::telemetry::*;
 use signal_server_support::*;
-
-fn setup_uri(cuid: &str, tsid: Option<u32>) -> String {
-    match tsid {
-        Some(t) => format!("/.well-known/dots/tm-setup/cuid={cuid}/tsid={t}"),
-        None => format!("/.well-known/dots/tm-setup/cuid={cuid}"),
-    }
-}
-
-fn tm_uri(cuid: &str, tmid: Option<u32>) -> String {
-    match tmid {
-        Some(t) => format!("/.well-known/dots/tm/cuid={cuid}/tmid={t}"),
-        None => format!("/.well-known/dots/tm/cuid={cuid}"),
-    }
-}
-
-fn put_setup(h: &mut Harness, cuid: &str, tsid: u32, json: &str) -> Reply {
-    h.send(
-        cuid,
-        Code::PUT,
-        &setup_uri(cuid, Some(tsid)),
-        &cbor(json),
-        &Opts::default(),
-    )
-}
-
-fn put_tm(h: &mut Harness, cuid: &str, tmid: u32, json: &str) -> Reply {
-    h.send(
-        cuid,
-        Code::PUT,
-        &tm_uri(cuid, Some(tmid)),
-        &cbor(json),
-        &Opts::default(),
-    )
-}
-
-fn get(h: &mut Harness, uri: &str, query: &[&str], observe: Option<u32>) -> Reply {
-    h.send(
-        CUID,
-        Code::GET,
-        uri,
-        &[],
-        &Opts {
-            query,
-            observe,
-            ..Opts::default()
-        },
-    )
-}
 
 fn config(json_members: &str) -> String {
     format!(
@@ -116,16 +69,6 @@ fn conflict_cause(r: &Reply) -> Option<ConflictCause> {
 
 fn tm_body(bytes: &[u8]) -> Telemetry {
     Telemetry::decode_cbor(bytes).unwrap_or_else(|e| panic!("{e}: {bytes:02x?}"))
-}
-
-fn raw_notifications(h: &mut Harness) -> Vec<(Notification, Vec<u8>)> {
-    let mut v = Vec::new();
-    let mut buf = vec![0u8; 16 * 1024];
-    while let Some(n) = h.s.poll_notification(h.now, &mut buf).unwrap() {
-        let body = buf[..n.payload_len].to_vec();
-        v.push((n, body));
-    }
-    v
 }
 
 /// A server entry for a tmid: the target and a mid-percentile of attack traffic.

@@ -14,63 +14,16 @@ use dots_codec::model::telemetry::{
 };
 use dots_codec::model::{ConflictCause, Decimal2, MitigationScope, MitigationStatus};
 use dots_proto::signal::server::{
-    AliasTargets, MitigationStats, Notification, ObserveAction, ObserveTarget, ServerConfig,
-    ServerEvent, TelemetryPolicy,
+    AliasTargets, MitigationStats, ObserveAction, ObserveTarget, ServerConfig, ServerEvent,
+    TelemetryPolicy,
 };
 use rfc9244_figures::*;
+use signal_server_support::telemetry::*;
 use signal_server_support::*;
 
 // ---- vectors (bodies as printed in RFC 9244) ---------------------------------------------
 
 // ---- helpers --------------------------------------------------------------------------------
-
-fn setup_uri(cuid: &str, tsid: Option<u32>) -> String {
-    match tsid {
-        Some(t) => format!("/.well-known/dots/tm-setup/cuid={cuid}/tsid={t}"),
-        None => format!("/.well-known/dots/tm-setup/cuid={cuid}"),
-    }
-}
-
-fn tm_uri(cuid: &str, tmid: Option<u32>) -> String {
-    match tmid {
-        Some(t) => format!("/.well-known/dots/tm/cuid={cuid}/tmid={t}"),
-        None => format!("/.well-known/dots/tm/cuid={cuid}"),
-    }
-}
-
-fn put_setup(h: &mut Harness, cuid: &str, tsid: u32, json: &str) -> Reply {
-    h.send(
-        cuid,
-        Code::PUT,
-        &setup_uri(cuid, Some(tsid)),
-        &cbor(json),
-        &Opts::default(),
-    )
-}
-
-fn put_tm(h: &mut Harness, cuid: &str, tmid: u32, json: &str) -> Reply {
-    h.send(
-        cuid,
-        Code::PUT,
-        &tm_uri(cuid, Some(tmid)),
-        &cbor(json),
-        &Opts::default(),
-    )
-}
-
-fn get(h: &mut Harness, uri: &str, query: &[&str], observe: Option<u32>) -> Reply {
-    h.send(
-        CUID,
-        Code::GET,
-        uri,
-        &[],
-        &Opts {
-            query,
-            observe,
-            ..Opts::default()
-        },
-    )
-}
 
 fn setup_body(r: &Reply) -> TelemetrySetup {
     TelemetrySetup::decode_cbor(&r.body).unwrap_or_else(|e| panic!("{e}: {:02x?}", r.body))
@@ -100,17 +53,6 @@ fn with_aliases(h: &mut Harness, cuid: &str) {
             },
         );
     }
-}
-
-/// Every pending notification with its raw payload.
-fn raw_notifications(h: &mut Harness) -> Vec<(Notification, Vec<u8>)> {
-    let mut v = Vec::new();
-    let mut buf = vec![0u8; 16 * 1024];
-    while let Some(n) = h.s.poll_notification(h.now, &mut buf).unwrap() {
-        let body = buf[..n.payload_len].to_vec();
-        v.push((n, body));
-    }
-    v
 }
 
 // ---- /tm-setup ------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ use dots_proto::signal::server::{
 };
 use dots_proto::time::Instant;
 
+pub mod telemetry;
+
 pub const CUID: &str = "dz6pHjaADkaFTbjr0JGBpw";
 pub const CUID2: &str = "f30d281ce6b64fc5a0b91e";
 pub const CUID3: &str = "paL8p4Zqo4SLv64TLPXrxA";
