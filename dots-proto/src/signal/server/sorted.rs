@@ -12,6 +12,7 @@
 //! below a quarter of it, so the number of blocks stays proportional to the number of keys.
 
 use alloc::vec::Vec;
+use core::ops::ControlFlow;
 
 /// Maximum keys per block.
 const BLOCK: usize = 64;
@@ -149,19 +150,29 @@ impl<K: Ord + Copy> SortedSet<K> {
         self.blocks.first().and_then(|b| b.first())
     }
 
-    /// The keys in `lo..=hi`, ascending.
-    pub(crate) fn range(&self, lo: K, hi: K) -> impl Iterator<Item = &K> + '_ {
-        let i = self.block_for(&lo);
-        let start = self
-            .blocks
-            .get(i)
-            .map_or(0, |b| b.partition_point(|k| *k < lo));
-        self.blocks
-            .iter()
-            .skip(i)
-            .enumerate()
-            .flat_map(move |(j, b)| b.iter().skip(if j == 0 { start } else { 0 }))
-            .take_while(move |k| **k <= hi)
+    /// Calls `f` on the keys in `lo..=hi`, ascending, until it breaks.
+    pub(crate) fn visit_range(
+        &self,
+        lo: &K,
+        hi: &K,
+        mut f: impl FnMut(&K) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        let i = self.block_for(lo);
+        let Some(blocks) = self.blocks.get(i..) else {
+            return ControlFlow::Continue(());
+        };
+        let mut first = true;
+        for b in blocks {
+            let start = if first { b.partition_point(|k| k < lo) } else { 0 };
+            first = false;
+            for k in b.get(start..).unwrap_or_default() {
+                if k > hi {
+                    return ControlFlow::Continue(());
+                }
+                f(k)?;
+            }
+        }
+        ControlFlow::Continue(())
     }
 
     /// Every key, ascending.
@@ -184,6 +195,15 @@ mod tests {
     use super::*;
     use alloc::collections::BTreeSet;
     use proptest::prelude::*;
+
+    fn range(s: &SortedSet<u16>, lo: u16, hi: u16) -> alloc::vec::IntoIter<u16> {
+        let mut v = Vec::new();
+        let _ = s.visit_range(&lo, &hi, |k| {
+            v.push(*k);
+            ControlFlow::Continue(())
+        });
+        v.into_iter()
+    }
 
     fn check(s: &SortedSet<u16>, model: &BTreeSet<u16>) {
         assert_eq!(s.len(), model.len());
@@ -211,7 +231,15 @@ mod tests {
             }
             check(&s, &model);
             for (lo, hi) in [(0, 2000), (5, 5), (100, 900), (1999, 0), (700, 1500)] {
-                prop_assert!(s.range(lo, hi).copied().eq(model.range(lo..=hi.max(lo)).copied().filter(|k| *k <= hi)));
+                prop_assert!(range(&s, lo, hi).eq(model.range(lo..=hi.max(lo)).copied().filter(|k| *k <= hi)));
+                // An early exit stops at the first key.
+                let mut seen = 0;
+                let flow = s.visit_range(&lo, &hi, |_| {
+                    seen += 1;
+                    ControlFlow::Break(())
+                });
+                prop_assert_eq!(seen, usize::from(range(&s, lo, hi).next().is_some()));
+                prop_assert_eq!(flow.is_break(), seen == 1);
             }
         }
     }
@@ -236,9 +264,6 @@ mod tests {
             "{} blocks",
             s.blocks.len()
         );
-        assert!(s
-            .range(100, 140)
-            .copied()
-            .eq([105, 112, 119, 126, 133, 140]));
+        assert!(range(&s, 100, 140).eq([105, 112, 119, 126, 133, 140]));
     }
 }
