@@ -395,7 +395,7 @@ impl<H: SignalHooks> SignalServer<H> {
                 ));
             }
         }
-        self.new_request(now, ctx, mid, &body, stored, out)
+        self.new_request(now, ctx, mid, &mut body, stored, out)
     }
 
     pub(crate) fn cuid_arc(&self, slot: u32) -> alloc::sync::Arc<str> {
@@ -426,7 +426,7 @@ impl<H: SignalHooks> SignalServer<H> {
         now: Instant,
         ctx: &Ctx<'_, '_>,
         mid: u32,
-        body: &MitigationRequest,
+        body: &mut MitigationRequest,
         stored: &[u8],
         out: &mut [u8],
     ) -> Result<Handled, Fail> {
@@ -604,7 +604,8 @@ impl<H: SignalHooks> SignalServer<H> {
         }
         let conflict =
             cross.map(|(hs, hm)| self.cross_conflict_info(scope, &aliases, hs, hm, true));
-        let mut event_scope = Box::new(body.entry.scope.clone());
+        // The request is not used past this point: its scope moves into the event.
+        let mut event_scope = Box::new(core::mem::take(&mut body.entry.scope));
         event_scope.lifetime = Some(granted);
         event_scope.attack_status = None;
         self.push_event(ServerEvent::MitigationRequested {
