@@ -83,14 +83,22 @@ pub(crate) fn ipv4(b: &[u8]) -> Option<u32> {
     (octets == 4).then_some(v)
 }
 
-fn hex(c: u8) -> Option<u16> {
-    match c {
-        b'0'..=b'9' => Some(u16::from(c - b'0')),
-        b'a'..=b'f' => Some(u16::from(c - b'a' + 10)),
-        b'A'..=b'F' => Some(u16::from(c - b'A' + 10)),
-        _ => None,
+/// The value of each byte as a hex digit, or `0xff`.
+const HEX: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
     }
-}
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 /// An IPv6 address, as a big-endian `u128`.
 pub(crate) fn ipv6(b: &[u8]) -> Option<u128> {
@@ -99,50 +107,57 @@ pub(crate) fn ipv6(b: &[u8]) -> Option<u128> {
     let mut n = 0u32;
     let mut acc = 0u128;
     let mut gap: Option<(u128, u32)> = None;
-    let mut i = 0usize;
-    if b.starts_with(b"::") {
+    let mut rest = b;
+    if let [b':', b':', tail @ ..] = rest {
         gap = Some((0, 0));
-        i = 2;
+        rest = tail;
     }
-    while i < b.len() {
-        let start = i;
-        let mut v = 0u16;
-        while let Some(d) = b.get(i).and_then(|&c| hex(c)) {
-            if i - start == 4 {
+    while !rest.is_empty() {
+        // One group: 1–4 hex digits.
+        let group = rest;
+        let mut v = 0u32;
+        let mut digits = 0u32;
+        while let [c, tail @ ..] = rest {
+            let d = HEX[usize::from(*c)];
+            if d > 15 {
+                break;
+            }
+            if digits == 4 {
                 return None;
             }
-            v = (v << 4) | d;
-            i += 1;
+            v = (v << 4) | u32::from(d);
+            digits += 1;
+            rest = tail;
         }
-        if i == start {
-            return None;
-        }
-        if b.get(i) == Some(&b'.') {
-            // The embedded IPv4 address ends the address (never before `::`).
-            acc = (acc << 32) | u128::from(ipv4(b.get(start..)?)?);
-            n += 2;
-            break;
+        match rest {
+            _ if digits == 0 => return None,
+            [b'.', ..] => {
+                // The embedded IPv4 address ends the address (never before `::`).
+                acc = (acc << 32) | u128::from(ipv4(group)?);
+                n += 2;
+                break;
+            }
+            _ => {}
         }
         acc = (acc << 16) | u128::from(v);
         n += 1;
         if n > 8 {
             return None;
         }
-        match b.get(i) {
-            None => break,
-            Some(b':') => i += 1,
-            Some(_) => return None,
-        }
-        if b.get(i) == Some(&b':') {
-            if gap.is_some() {
-                return None;
+        match rest {
+            [] => break,
+            [b':', b':', tail @ ..] => {
+                if gap.is_some() {
+                    return None;
+                }
+                gap = Some((acc, n));
+                acc = 0;
+                rest = tail;
             }
-            gap = Some((acc, n));
-            acc = 0;
-            i += 1;
-        } else if i == b.len() {
-            // A trailing single colon.
-            return None;
+            // A trailing single colon is not an address.
+            [b':'] => return None,
+            [b':', tail @ ..] => rest = tail,
+            _ => return None,
         }
     }
     match gap {
