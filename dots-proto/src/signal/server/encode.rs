@@ -120,17 +120,22 @@ pub(crate) fn pack(scope: &Scope, buf: &mut [u8]) -> Option<usize> {
     p.ports(&t.port_ranges)?;
     p.count(t.protocols.len())?;
     p.put(&t.protocols)?;
-    p.texts(t.fqdns())?;
-    p.texts(t.uris())?;
-    p.texts(t.alias_names())?;
-    p.count(scope.acl_list().count())?;
-    for acl in scope.acl_list() {
-        p.count(acl.name.len())?;
-        p.put(acl.name.as_bytes())?;
-        p.byte(
-            acl.activation_type
-                .map_or(0, |a| a.value().saturating_add(1)),
-        )?;
+    if t.text_bytes_used() == 0 {
+        // No FQDN, URI, alias name or ACL name (the usual request): four empty counts.
+        p.put(&[0; 4])?;
+    } else {
+        p.texts(t.fqdns())?;
+        p.texts(t.uris())?;
+        p.texts(t.alias_names())?;
+        p.count(scope.acl_list().count())?;
+        for acl in scope.acl_list() {
+            p.count(acl.name.len())?;
+            p.put(acl.name.as_bytes())?;
+            p.byte(
+                acl.activation_type
+                    .map_or(0, |a| a.value().saturating_add(1)),
+            )?;
+        }
     }
     let ch = &scope.call_home;
     p.prefixes(&ch.source_prefixes)?;
@@ -722,6 +727,7 @@ mod tests {
             protocols in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4),
             names in proptest::collection::vec((0u8..3, "[a-z]{1,8}(\\.[a-z]{1,5})?"), 0..5),
             trigger in proptest::prelude::any::<Option<bool>>(),
+            acl in proptest::prelude::any::<bool>(),
         ) {
             let mut s = Scope::new();
             let t = &mut s.targets;
@@ -745,8 +751,15 @@ mod tests {
                 };
             }
             s.trigger_mitigation = trigger;
-            let _ = s.push_acl("acl", None);
+            if acl {
+                let _ = s.push_acl("acl", Some(ActivationType::Immediate));
+            }
             proptest::prop_assert_eq!(walked(&packed(&s)), expected(&s));
+            // The packing round-trips (with or without text members).
+            let mut back = Scope::new();
+            proptest::prop_assert!(unpack(&packed(&s), &mut back).is_some());
+            s.trigger_mitigation = s.trigger_mitigation.filter(|t| !t);
+            proptest::prop_assert_eq!(back, s);
         }
     }
 
