@@ -24,6 +24,10 @@ pub(crate) struct SortedSet<K> {
     mins: Vec<K>,
     blocks: Vec<Vec<K>>,
     len: usize,
+    /// The block of the last insertion or removal, tried first by the next one (keys of one
+    /// request, and a replaced request's keys, are usually neighbours). Only a guess: it is
+    /// checked against the block minima before use.
+    hint: usize,
 }
 
 impl<K> Default for SortedSet<K> {
@@ -32,6 +36,7 @@ impl<K> Default for SortedSet<K> {
             mins: Vec::new(),
             blocks: Vec::new(),
             len: 0,
+            hint: 0,
         }
     }
 }
@@ -54,6 +59,21 @@ impl<K: Ord + Copy> SortedSet<K> {
         self.mins.partition_point(|m| m <= k).saturating_sub(1)
     }
 
+    /// [`block_for`](Self::block_for), trying the block of the last change first.
+    fn block_for_near(&mut self, k: &K) -> usize {
+        let h = self.hint;
+        if let Some(m) = self.mins.get(h) {
+            // Block `h` is the last one whose minimum is `<= k` exactly when the next one's
+            // minimum (if any) is above `k`.
+            if m <= k && self.mins.get(h + 1).is_none_or(|next| k < next) {
+                return h;
+            }
+        }
+        let i = self.block_for(k);
+        self.hint = i;
+        i
+    }
+
     /// Inserts `k`; false if it was present.
     pub(crate) fn insert(&mut self, k: K) -> bool {
         if self.blocks.is_empty() {
@@ -64,7 +84,7 @@ impl<K: Ord + Copy> SortedSet<K> {
             self.len = 1;
             return true;
         }
-        let i = self.block_for(&k);
+        let i = self.block_for_near(&k);
         let Some(b) = self.blocks.get_mut(i) else {
             return false;
         };
@@ -92,7 +112,7 @@ impl<K: Ord + Copy> SortedSet<K> {
 
     /// Removes `k`; false if it was absent.
     pub(crate) fn remove(&mut self, k: &K) -> bool {
-        let i = self.block_for(k);
+        let i = self.block_for_near(k);
         let Some(b) = self.blocks.get_mut(i) else {
             return false;
         };
@@ -241,6 +261,31 @@ mod tests {
                 prop_assert_eq!(seen, usize::from(range(&s, lo, hi).next().is_some()));
                 prop_assert_eq!(flow.is_break(), seen == 1);
             }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Runs of neighbouring keys (the last block is usually the right one, and blocks
+        /// split and merge under the remembered one).
+        #[test]
+        fn neighbouring_changes_behave_like_a_btreeset(
+            runs in proptest::collection::vec((any::<bool>(), 0u16..4000, 1u16..100, 1u16..4), 0..200)
+        ) {
+            let mut s = SortedSet::new();
+            let mut model = BTreeSet::new();
+            for (add, start, len, step) in runs {
+                for k in (0..len).map(|i| start.saturating_add(i * step)) {
+                    if add {
+                        prop_assert_eq!(s.insert(k), model.insert(k));
+                    } else {
+                        prop_assert_eq!(s.remove(&k), model.remove(&k));
+                    }
+                }
+                // A far key between runs moves the remembered block.
+                prop_assert_eq!(s.contains(&(start / 2)), model.contains(&(start / 2)));
+            }
+            check(&s, &model);
         }
     }
 
