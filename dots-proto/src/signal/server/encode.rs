@@ -48,25 +48,21 @@ pub(crate) fn stored_request(m: &Mitigation) -> MitigationRequest {
 /// plus one activation byte per ACL), and the counts.
 pub(crate) const MAX_PACKED: usize = 1024;
 
+/// A packed request being built (no zeroing of the unused capacity).
+pub(crate) type Packed = heapless::Vec<u8, MAX_PACKED>;
+
 /// A bounded byte writer; `None` once full (which the limits above rule out).
 struct Packer<'b> {
-    buf: &'b mut [u8],
-    len: usize,
+    buf: &'b mut Packed,
 }
 
 impl Packer<'_> {
     fn put(&mut self, bytes: &[u8]) -> Option<()> {
-        let end = self.len.checked_add(bytes.len())?;
-        self.buf.get_mut(self.len..end)?.copy_from_slice(bytes);
-        self.len = end;
-        Some(())
+        self.buf.extend_from_slice(bytes).ok()
     }
 
     fn byte(&mut self, b: u8) -> Option<()> {
-        let slot = self.buf.get_mut(self.len)?;
-        *slot = b;
-        self.len += 1;
-        Some(())
+        self.buf.push(b).ok()
     }
 
     fn count(&mut self, n: usize) -> Option<()> {
@@ -113,7 +109,15 @@ impl Packer<'_> {
 /// Packs the canonical form of `scope` into `buf` (at least [`MAX_PACKED`] bytes); returns the
 /// length.
 pub(crate) fn pack(scope: &Scope, buf: &mut [u8]) -> Option<usize> {
-    let mut p = Packer { buf, len: 0 };
+    let mut p = Packed::new();
+    pack_into(scope, &mut p)?;
+    buf.get_mut(..p.len())?.copy_from_slice(&p);
+    Some(p.len())
+}
+
+/// Packs the canonical form of `scope` into the empty `out`.
+pub(crate) fn pack_into(scope: &Scope, out: &mut Packed) -> Option<()> {
+    let mut p = Packer { buf: out };
     let t = &scope.targets;
     p.byte(u8::from(scope.trigger_mitigation == Some(false)))?;
     p.prefixes(&t.prefixes)?;
@@ -144,7 +148,7 @@ pub(crate) fn pack(scope: &Scope, buf: &mut [u8]) -> Option<usize> {
     for r in &ch.source_icmp_type_ranges {
         p.put(&[r.lower, u8::from(r.upper.is_some()), r.upper.unwrap_or(0)])?;
     }
-    Some(p.len)
+    Some(())
 }
 
 /// Reads packed bytes.

@@ -362,9 +362,9 @@ impl<H: SignalHooks> SignalServer<H> {
         body.validate().map_err(Fail::Invalid)?;
         let scope = &body.entry.scope;
         // The canonical stored form (see `encode::pack`).
-        let mut scratch = [0u8; encode::MAX_PACKED];
-        let n = encode::pack(scope, &mut scratch).ok_or(Fail::Internal)?;
-        let stored = scratch.get(..n).ok_or(Fail::Internal)?;
+        let mut scratch = encode::Packed::new();
+        encode::pack_into(scope, &mut scratch).ok_or(Fail::Internal)?;
+        let stored = &scratch[..];
         if let Some(m) = ctx
             .slot
             .and_then(|s| self.client(s))
@@ -842,9 +842,9 @@ impl<H: SignalHooks> SignalServer<H> {
         update.validate().map_err(Fail::Invalid)?;
         let body = &update.request;
         let scope = &body.entry.scope;
-        let mut scratch = [0u8; encode::MAX_PACKED];
-        let n = encode::pack(scope, &mut scratch).ok_or(Fail::Internal)?;
-        let same = scratch.get(..n) == Some(&*m.request) || {
+        let mut scratch = encode::Packed::new();
+        encode::pack_into(scope, &mut scratch).ok_or(Fail::Internal)?;
+        let same = scratch[..] == *m.request || {
             let stored = encode::stored_request(m).entry.scope;
             without_acls(&stored) == without_acls(scope)
         };
