@@ -22,19 +22,21 @@ pub(crate) fn parse_prefix(s: &str) -> Option<IpNet> {
 
 /// [`parse_prefix`] on bytes: whatever it accepts is ASCII (so valid UTF-8).
 pub(crate) fn parse_prefix_bytes(b: &[u8]) -> Option<IpNet> {
+    // The address ends at the first `/`. A valid IPv6 address has a colon before any dot, an
+    // IPv4 address has no colon.
+    let v6 = b.iter().find(|&&c| c == b':' || c == b'.' || c == b'/') == Some(&b':');
+    if v6 {
+        // One pass: the address up to the `/`, then the length.
+        let (a, stop) = ipv6_head(b)?;
+        let len = prefix_len(b.get(stop..)?.strip_prefix(b"/")?)?;
+        return Ipv6Net::new(Ipv6Addr::from(a), len).ok().map(IpNet::V6);
+    }
     let slash = b.iter().position(|&c| c == b'/')?;
     let (addr, len) = (b.get(..slash)?, b.get(slash + 1..)?);
     let len = prefix_len(len)?;
-    // A valid IPv6 address has a colon before any dot, an IPv4 address has no colon.
-    if addr.iter().find(|&&c| c == b':' || c == b'.') == Some(&b':') {
-        Ipv6Net::new(Ipv6Addr::from(ipv6(addr)?), len)
-            .ok()
-            .map(IpNet::V6)
-    } else {
-        Ipv4Net::new(Ipv4Addr::from(ipv4(addr)?), len)
-            .ok()
-            .map(IpNet::V4)
-    }
+    Ipv4Net::new(Ipv4Addr::from(ipv4(addr)?), len)
+        .ok()
+        .map(IpNet::V4)
 }
 
 /// 1–3 decimal digits, no leading zero.
@@ -102,6 +104,22 @@ const HEX: [u8; 256] = {
 
 /// An IPv6 address, as a big-endian `u128`.
 pub(crate) fn ipv6(b: &[u8]) -> Option<u128> {
+    match ipv6_head(b)? {
+        (a, stop) if stop == b.len() => Some(a),
+        _ => None,
+    }
+}
+
+/// Whether the address text ends here: at the end of the bytes or at a `/` (which
+/// [`ipv6_head`] treats as the end).
+#[inline(always)]
+fn at_end(rest: &[u8]) -> bool {
+    matches!(rest, [] | [b'/', ..])
+}
+
+/// An IPv6 address at the start of `b`, ending at the end of `b` or at its first `/`, and
+/// where it ends. It reads exactly as [`ipv6`] would read the bytes before the first `/`.
+fn ipv6_head(b: &[u8]) -> Option<(u128, usize)> {
     // Groups read (an IPv4 tail counts two), the value of those since `::` (or of all), and
     // the value and count of those before `::`.
     let mut n = 0u32;
@@ -112,7 +130,7 @@ pub(crate) fn ipv6(b: &[u8]) -> Option<u128> {
         gap = Some((0, 0));
         rest = tail;
     }
-    while !rest.is_empty() {
+    while !at_end(rest) {
         // One group: 1–4 hex digits.
         let group = rest;
         let mut v = 0u32;
@@ -133,7 +151,9 @@ pub(crate) fn ipv6(b: &[u8]) -> Option<u128> {
             _ if digits == 0 => return None,
             [b'.', ..] => {
                 // The embedded IPv4 address ends the address (never before `::`).
-                acc = (acc << 32) | u128::from(ipv4(group)?);
+                let len = group.iter().position(|&c| c == b'/').unwrap_or(group.len());
+                acc = (acc << 32) | u128::from(ipv4(group.get(..len)?)?);
+                rest = group.get(len..)?;
                 n += 2;
                 break;
             }
@@ -145,7 +165,7 @@ pub(crate) fn ipv6(b: &[u8]) -> Option<u128> {
             return None;
         }
         match rest {
-            [] => break,
+            [] | [b'/', ..] => break,
             [b':', b':', tail @ ..] => {
                 if gap.is_some() {
                     return None;
@@ -155,15 +175,16 @@ pub(crate) fn ipv6(b: &[u8]) -> Option<u128> {
                 rest = tail;
             }
             // A trailing single colon is not an address.
-            [b':'] => return None,
+            [b':'] | [b':', b'/', ..] => return None,
             [b':', tail @ ..] => rest = tail,
             _ => return None,
         }
     }
+    let stop = b.len() - rest.len();
     match gap {
-        None if n == 8 => Some(acc),
+        None if n == 8 => Some((acc, stop)),
         // `::` stands for at least one zero group.
-        Some((head, h)) if n <= 7 => Some(head.checked_shl(16 * (8 - h)).unwrap_or(0) | acc),
+        Some((head, h)) if n <= 7 => Some((head.checked_shl(16 * (8 - h)).unwrap_or(0) | acc, stop)),
         _ => None,
     }
 }
@@ -260,6 +281,26 @@ mod tests {
             " 1.2.3.4/8",
             "::ffff:1.2.3.4/128",
             "2001:db8:6401::1/128",
+            "1:/64",
+            "1::/64",
+            "::/",
+            ":/8",
+            "/8",
+            "1:2:3:4:5:6:7:8/",
+            "1:2:3:4:5:6:7:8//8",
+            "1:2:3:4:5:6:7/8",
+            "::1.2.3.4/96",
+            "::1.2.3/96",
+            "::1.2.3.4./96",
+            "::ffff:1.2.3.4/1/2",
+            "1::2:/64",
+            "1:2:3:4:5:6:7:8:/64",
+            "2001:db8:0:a::1/0128",
+            "2001:db8:0:a::1/12a",
+            "2001:DB8:0:A::1/64",
+            "2001:db8::1.2/64",
+            "::/128",
+            ":::/128",
         ] {
             same_as_core(s);
         }
