@@ -102,7 +102,8 @@ const HEX: [u8; 256] = {
     t
 };
 
-/// An IPv6 address, as a big-endian `u128`.
+/// An IPv6 address, as a big-endian `u128` (the tests compare it with `core::net`).
+#[cfg(test)]
 pub(crate) fn ipv6(b: &[u8]) -> Option<u128> {
     match ipv6_head(b)? {
         (a, stop) if stop == b.len() => Some(a),
@@ -184,7 +185,9 @@ fn ipv6_head(b: &[u8]) -> Option<(u128, usize)> {
     match gap {
         None if n == 8 => Some((acc, stop)),
         // `::` stands for at least one zero group.
-        Some((head, h)) if n <= 7 => Some((head.checked_shl(16 * (8 - h)).unwrap_or(0) | acc, stop)),
+        Some((head, h)) if n <= 7 => {
+            Some((head.checked_shl(16 * (8 - h)).unwrap_or(0) | acc, stop))
+        }
         _ => None,
     }
 }

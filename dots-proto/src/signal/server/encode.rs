@@ -292,7 +292,10 @@ fn walk_targets<'b>(mut b: &'b [u8], f: &mut impl FnMut(PackedTarget<'b>)) -> Op
             if len > 32 {
                 return None;
             }
-            Net::new((0xffffu128 << 32) | u128::from(u32::from_be_bytes(a)), 96 + len)
+            Net::new(
+                (0xffffu128 << 32) | u128::from(u32::from_be_bytes(a)),
+                96 + len,
+            )
         } else {
             let a: [u8; 16] = split_n(b, 16)?.try_into().ok()?;
             if len > 128 {

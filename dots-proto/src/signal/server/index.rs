@@ -184,7 +184,9 @@ impl GKey {
         GKey {
             hi: net.hi,
             lo: net.lo,
-            rest: (u64::from(net.len) << 56) | (u64::from(slot & 0x00ff_ffff) << 32) | u64::from(mid),
+            rest: (u64::from(net.len) << 56)
+                | (u64::from(slot & 0x00ff_ffff) << 32)
+                | u64::from(mid),
         }
     }
 

@@ -183,7 +183,11 @@ impl<K: Ord + Copy> SortedSet<K> {
         };
         let mut first = true;
         for b in blocks {
-            let start = if first { b.partition_point(|k| k < lo) } else { 0 };
+            let start = if first {
+                b.partition_point(|k| k < lo)
+            } else {
+                0
+            };
             first = false;
             for k in b.get(start..).unwrap_or_default() {
                 if k > hi {
