@@ -652,6 +652,8 @@ mod tests {
             }]
         );
         assert_eq!(parse_query([]).unwrap().content(), Content::All);
+        // The server builds this value itself when a request has no Uri-Query.
+        assert_eq!(parse_query([]), Ok(Query::default()));
         assert_eq!(parse_query(["c=c"]).unwrap().content, Some(Content::Config));
         assert_eq!(parse_query(["c=a"]).unwrap().content, Some(Content::All));
         assert_eq!(parse_query(["c=x"]), Err(PathError::InvalidContent));
