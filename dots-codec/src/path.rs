@@ -199,6 +199,15 @@ struct Grammar {
     id: Option<&'static str>,
 }
 
+/// `s.split_once('=')` for the short names of Uri-Path segments: a byte loop finds the `=`
+/// after a few bytes, where the general search sets up a scan of the whole segment.
+#[inline]
+fn split_eq(s: &str) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == b'=')?;
+    // `=` is ASCII: both sides are on character boundaries.
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
 /// Parses the Uri-Path segments of a request (each Uri-Path option, in order).
 pub fn parse_path<'a, I>(segments: I) -> Result<DotsPath<'a>, PathError>
 where
@@ -246,7 +255,7 @@ where
     let mut pos = 0u8;
     let (mut cdid, mut cuid, mut id) = (None, None, None);
     for seg in it {
-        let (name, value) = seg.split_once('=').ok_or(PathError::UnexpectedSegment {
+        let (name, value) = split_eq(seg).ok_or(PathError::UnexpectedSegment {
             operation: g.operation,
         })?;
         let (param, at) = match name {
@@ -421,6 +430,20 @@ mod tests {
                 .copied()
                 .chain(rest.iter().copied()),
         )
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn split_eq_is_split_once(s in "[a-zé=]{0,12}") {
+            proptest::prop_assert_eq!(split_eq(&s), s.split_once('='));
+        }
+    }
+
+    #[test]
+    fn split_eq_edges() {
+        for s in ["", "=", "==", "a=", "=b", "cuid=x=y", "é=é", "no-equals"] {
+            assert_eq!(split_eq(s), s.split_once('='), "{s:?}");
+        }
     }
 
     #[test]
@@ -629,6 +652,8 @@ mod tests {
             }]
         );
         assert_eq!(parse_query([]).unwrap().content(), Content::All);
+        // The server builds this value itself when a request has no Uri-Query.
+        assert_eq!(parse_query([]), Ok(Query::default()));
         assert_eq!(parse_query(["c=c"]).unwrap().content, Some(Content::Config));
         assert_eq!(parse_query(["c=a"]).unwrap().content, Some(Content::All));
         assert_eq!(parse_query(["c=x"]), Err(PathError::InvalidContent));

@@ -22,19 +22,21 @@ pub(crate) fn parse_prefix(s: &str) -> Option<IpNet> {
 
 /// [`parse_prefix`] on bytes: whatever it accepts is ASCII (so valid UTF-8).
 pub(crate) fn parse_prefix_bytes(b: &[u8]) -> Option<IpNet> {
+    // The address ends at the first `/`. A valid IPv6 address has a colon before any dot, an
+    // IPv4 address has no colon.
+    let v6 = b.iter().find(|&&c| c == b':' || c == b'.' || c == b'/') == Some(&b':');
+    if v6 {
+        // One pass: the address up to the `/`, then the length.
+        let (a, stop) = ipv6_head(b)?;
+        let len = prefix_len(b.get(stop..)?.strip_prefix(b"/")?)?;
+        return Ipv6Net::new(Ipv6Addr::from(a), len).ok().map(IpNet::V6);
+    }
     let slash = b.iter().position(|&c| c == b'/')?;
     let (addr, len) = (b.get(..slash)?, b.get(slash + 1..)?);
     let len = prefix_len(len)?;
-    // A valid IPv6 address has a colon before any dot, an IPv4 address has no colon.
-    if addr.iter().find(|&&c| c == b':' || c == b'.') == Some(&b':') {
-        Ipv6Net::new(Ipv6Addr::from(ipv6(addr)?), len)
-            .ok()
-            .map(IpNet::V6)
-    } else {
-        Ipv4Net::new(Ipv4Addr::from(ipv4(addr)?), len)
-            .ok()
-            .map(IpNet::V4)
-    }
+    Ipv4Net::new(Ipv4Addr::from(ipv4(addr)?), len)
+        .ok()
+        .map(IpNet::V4)
 }
 
 /// 1–3 decimal digits, no leading zero.
@@ -83,72 +85,109 @@ pub(crate) fn ipv4(b: &[u8]) -> Option<u32> {
     (octets == 4).then_some(v)
 }
 
-fn hex(c: u8) -> Option<u16> {
-    match c {
-        b'0'..=b'9' => Some(u16::from(c - b'0')),
-        b'a'..=b'f' => Some(u16::from(c - b'a' + 10)),
-        b'A'..=b'F' => Some(u16::from(c - b'A' + 10)),
+/// The value of each byte as a hex digit, or `0xff`.
+const HEX: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// An IPv6 address, as a big-endian `u128` (the tests compare it with `core::net`).
+#[cfg(test)]
+pub(crate) fn ipv6(b: &[u8]) -> Option<u128> {
+    match ipv6_head(b)? {
+        (a, stop) if stop == b.len() => Some(a),
         _ => None,
     }
 }
 
-/// An IPv6 address, as a big-endian `u128`.
-pub(crate) fn ipv6(b: &[u8]) -> Option<u128> {
+/// Whether the address text ends here: at the end of the bytes or at a `/` (which
+/// [`ipv6_head`] treats as the end).
+#[inline(always)]
+fn at_end(rest: &[u8]) -> bool {
+    matches!(rest, [] | [b'/', ..])
+}
+
+/// An IPv6 address at the start of `b`, ending at the end of `b` or at its first `/`, and
+/// where it ends. It reads exactly as [`ipv6`] would read the bytes before the first `/`.
+fn ipv6_head(b: &[u8]) -> Option<(u128, usize)> {
     // Groups read (an IPv4 tail counts two), the value of those since `::` (or of all), and
     // the value and count of those before `::`.
     let mut n = 0u32;
     let mut acc = 0u128;
     let mut gap: Option<(u128, u32)> = None;
-    let mut i = 0usize;
-    if b.starts_with(b"::") {
+    let mut rest = b;
+    if let [b':', b':', tail @ ..] = rest {
         gap = Some((0, 0));
-        i = 2;
+        rest = tail;
     }
-    while i < b.len() {
-        let start = i;
-        let mut v = 0u16;
-        while let Some(d) = b.get(i).and_then(|&c| hex(c)) {
-            if i - start == 4 {
+    while !at_end(rest) {
+        // One group: 1–4 hex digits.
+        let group = rest;
+        let mut v = 0u32;
+        let mut digits = 0u32;
+        while let [c, tail @ ..] = rest {
+            let d = HEX[usize::from(*c)];
+            if d > 15 {
+                break;
+            }
+            if digits == 4 {
                 return None;
             }
-            v = (v << 4) | d;
-            i += 1;
+            v = (v << 4) | u32::from(d);
+            digits += 1;
+            rest = tail;
         }
-        if i == start {
-            return None;
-        }
-        if b.get(i) == Some(&b'.') {
-            // The embedded IPv4 address ends the address (never before `::`).
-            acc = (acc << 32) | u128::from(ipv4(b.get(start..)?)?);
-            n += 2;
-            break;
+        match rest {
+            _ if digits == 0 => return None,
+            [b'.', ..] => {
+                // The embedded IPv4 address ends the address (never before `::`).
+                let len = group.iter().position(|&c| c == b'/').unwrap_or(group.len());
+                acc = (acc << 32) | u128::from(ipv4(group.get(..len)?)?);
+                rest = group.get(len..)?;
+                n += 2;
+                break;
+            }
+            _ => {}
         }
         acc = (acc << 16) | u128::from(v);
         n += 1;
         if n > 8 {
             return None;
         }
-        match b.get(i) {
-            None => break,
-            Some(b':') => i += 1,
-            Some(_) => return None,
-        }
-        if b.get(i) == Some(&b':') {
-            if gap.is_some() {
-                return None;
+        match rest {
+            [] | [b'/', ..] => break,
+            [b':', b':', tail @ ..] => {
+                if gap.is_some() {
+                    return None;
+                }
+                gap = Some((acc, n));
+                acc = 0;
+                rest = tail;
             }
-            gap = Some((acc, n));
-            acc = 0;
-            i += 1;
-        } else if i == b.len() {
-            // A trailing single colon.
-            return None;
+            // A trailing single colon is not an address.
+            [b':'] | [b':', b'/', ..] => return None,
+            [b':', tail @ ..] => rest = tail,
+            _ => return None,
         }
     }
+    let stop = b.len() - rest.len();
     match gap {
-        None if n == 8 => Some(acc),
+        None if n == 8 => Some((acc, stop)),
         // `::` stands for at least one zero group.
-        Some((head, h)) if n <= 7 => Some(head.checked_shl(16 * (8 - h)).unwrap_or(0) | acc),
+        Some((head, h)) if n <= 7 => {
+            Some((head.checked_shl(16 * (8 - h)).unwrap_or(0) | acc, stop))
+        }
         _ => None,
     }
 }
@@ -245,6 +284,26 @@ mod tests {
             " 1.2.3.4/8",
             "::ffff:1.2.3.4/128",
             "2001:db8:6401::1/128",
+            "1:/64",
+            "1::/64",
+            "::/",
+            ":/8",
+            "/8",
+            "1:2:3:4:5:6:7:8/",
+            "1:2:3:4:5:6:7:8//8",
+            "1:2:3:4:5:6:7/8",
+            "::1.2.3.4/96",
+            "::1.2.3/96",
+            "::1.2.3.4./96",
+            "::ffff:1.2.3.4/1/2",
+            "1::2:/64",
+            "1:2:3:4:5:6:7:8:/64",
+            "2001:db8:0:a::1/0128",
+            "2001:db8:0:a::1/12a",
+            "2001:DB8:0:A::1/64",
+            "2001:db8::1.2/64",
+            "::/128",
+            ":::/128",
         ] {
             same_as_core(s);
         }

@@ -120,6 +120,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_first_server_only_member_is_named_in_order() {
+        let mut e = ScopeEntry::default();
+        assert_eq!(e.first_server_only_member(), None);
+        // Set from the last to the first: each one set becomes the first present.
+        e.pps_dropped = Some(1);
+        assert_eq!(e.first_server_only_member(), Some("pps-dropped"));
+        e.pkts_dropped = Some(1);
+        assert_eq!(e.first_server_only_member(), Some("pkts-dropped"));
+        e.bps_dropped = Some(1);
+        assert_eq!(e.first_server_only_member(), Some("bps-dropped"));
+        e.bytes_dropped = Some(1);
+        assert_eq!(e.first_server_only_member(), Some("bytes-dropped"));
+        e.conflict_information = Some(ConflictInformation::default());
+        assert_eq!(e.first_server_only_member(), Some("conflict-information"));
+        e.status = Some(MitigationStatus::InProgress);
+        assert_eq!(e.first_server_only_member(), Some("status"));
+        e.mitigation_start = Some(1);
+        assert_eq!(e.first_server_only_member(), Some("mitigation-start"));
+        e.mid = Some(1);
+        assert_eq!(e.first_server_only_member(), Some("mid"));
+        // Alone, each is found.
+        let alone = ScopeEntry {
+            bps_dropped: Some(7),
+            ..ScopeEntry::default()
+        };
+        assert_eq!(alone.first_server_only_member(), Some("bps-dropped"));
+    }
+
+    #[test]
     fn a_stored_scope_is_at_most_512_bytes() {
         let size = core::mem::size_of::<Scope>();
         assert!(size <= 512, "Scope is {size} bytes");

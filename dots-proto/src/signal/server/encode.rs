@@ -14,6 +14,7 @@ use dots_codec::model::{
 use dots_codec::path::Content;
 
 use super::hooks::SignalHooks;
+use super::index::{NameKind, Net};
 use super::request::{Handled, Response};
 use super::state::{is_active, Mitigation};
 use super::{SignalServer, MIN_RESPONSE_BUFFER};
@@ -47,25 +48,21 @@ pub(crate) fn stored_request(m: &Mitigation) -> MitigationRequest {
 /// plus one activation byte per ACL), and the counts.
 pub(crate) const MAX_PACKED: usize = 1024;
 
+/// A packed request being built (no zeroing of the unused capacity).
+pub(crate) type Packed = heapless::Vec<u8, MAX_PACKED>;
+
 /// A bounded byte writer; `None` once full (which the limits above rule out).
 struct Packer<'b> {
-    buf: &'b mut [u8],
-    len: usize,
+    buf: &'b mut Packed,
 }
 
 impl Packer<'_> {
     fn put(&mut self, bytes: &[u8]) -> Option<()> {
-        let end = self.len.checked_add(bytes.len())?;
-        self.buf.get_mut(self.len..end)?.copy_from_slice(bytes);
-        self.len = end;
-        Some(())
+        self.buf.extend_from_slice(bytes).ok()
     }
 
     fn byte(&mut self, b: u8) -> Option<()> {
-        let slot = self.buf.get_mut(self.len)?;
-        *slot = b;
-        self.len += 1;
-        Some(())
+        self.buf.push(b).ok()
     }
 
     fn count(&mut self, n: usize) -> Option<()> {
@@ -112,24 +109,37 @@ impl Packer<'_> {
 /// Packs the canonical form of `scope` into `buf` (at least [`MAX_PACKED`] bytes); returns the
 /// length.
 pub(crate) fn pack(scope: &Scope, buf: &mut [u8]) -> Option<usize> {
-    let mut p = Packer { buf, len: 0 };
+    let mut p = Packed::new();
+    pack_into(scope, &mut p)?;
+    buf.get_mut(..p.len())?.copy_from_slice(&p);
+    Some(p.len())
+}
+
+/// Packs the canonical form of `scope` into the empty `out`.
+pub(crate) fn pack_into(scope: &Scope, out: &mut Packed) -> Option<()> {
+    let mut p = Packer { buf: out };
     let t = &scope.targets;
     p.byte(u8::from(scope.trigger_mitigation == Some(false)))?;
     p.prefixes(&t.prefixes)?;
     p.ports(&t.port_ranges)?;
     p.count(t.protocols.len())?;
     p.put(&t.protocols)?;
-    p.texts(t.fqdns())?;
-    p.texts(t.uris())?;
-    p.texts(t.alias_names())?;
-    p.count(scope.acl_list().count())?;
-    for acl in scope.acl_list() {
-        p.count(acl.name.len())?;
-        p.put(acl.name.as_bytes())?;
-        p.byte(
-            acl.activation_type
-                .map_or(0, |a| a.value().saturating_add(1)),
-        )?;
+    if t.text_bytes_used() == 0 {
+        // No FQDN, URI, alias name or ACL name (the usual request): four empty counts.
+        p.put(&[0; 4])?;
+    } else {
+        p.texts(t.fqdns())?;
+        p.texts(t.uris())?;
+        p.texts(t.alias_names())?;
+        p.count(scope.acl_list().count())?;
+        for acl in scope.acl_list() {
+            p.count(acl.name.len())?;
+            p.put(acl.name.as_bytes())?;
+            p.byte(
+                acl.activation_type
+                    .map_or(0, |a| a.value().saturating_add(1)),
+            )?;
+        }
     }
     let ch = &scope.call_home;
     p.prefixes(&ch.source_prefixes)?;
@@ -138,7 +148,7 @@ pub(crate) fn pack(scope: &Scope, buf: &mut [u8]) -> Option<usize> {
     for r in &ch.source_icmp_type_ranges {
         p.put(&[r.lower, u8::from(r.upper.is_some()), r.upper.unwrap_or(0)])?;
     }
-    Some(p.len)
+    Some(())
 }
 
 /// Reads packed bytes.
@@ -235,6 +245,78 @@ pub(crate) fn unpack(bytes: &[u8], scope: &mut Scope) -> Option<()> {
             .ok()?;
     }
     u.0.is_empty().then_some(())
+}
+
+/// A target of a packed request (see [`packed_targets`]).
+pub(crate) enum PackedTarget<'b> {
+    /// A `target-prefix`, as the index keys it.
+    Prefix(Net),
+    /// A `target-fqdn`, `target-uri` or `alias-name`.
+    Name(NameKind, &'b str),
+}
+
+/// The index entries of a packed request, read from the bytes without unpacking the scope:
+/// each target prefix, then each FQDN, URI and alias name, in the order of [`unpack`]. Nothing
+/// is reported unless the packing is well formed up to its last name, so a caller sees either
+/// every target or none.
+pub(crate) fn packed_targets<'b>(bytes: &'b [u8], mut f: impl FnMut(PackedTarget<'b>)) {
+    if walk_targets(bytes, &mut |_| {}).is_some() {
+        let _ = walk_targets(bytes, &mut f);
+    }
+}
+
+#[inline(always)]
+fn split_byte(b: &mut &[u8]) -> Option<u8> {
+    let (&first, rest) = b.split_first()?;
+    *b = rest;
+    Some(first)
+}
+
+#[inline(always)]
+fn split_n<'b>(b: &mut &'b [u8], n: usize) -> Option<&'b [u8]> {
+    let (head, rest) = b.split_at_checked(n)?;
+    *b = rest;
+    Some(head)
+}
+
+#[inline(always)]
+fn walk_targets<'b>(mut b: &'b [u8], f: &mut impl FnMut(PackedTarget<'b>)) -> Option<()> {
+    let b = &mut b;
+    split_byte(b)?;
+    for _ in 0..split_byte(b)? {
+        let (family, len) = (split_byte(b)?, split_byte(b)?);
+        // The same `Net` as `Net::from_ipnet` of the unpacked prefix (which `unpack` would
+        // refuse past the family's length).
+        let net = if family == 4 {
+            let a: [u8; 4] = split_n(b, 4)?.try_into().ok()?;
+            if len > 32 {
+                return None;
+            }
+            Net::new(
+                (0xffffu128 << 32) | u128::from(u32::from_be_bytes(a)),
+                96 + len,
+            )
+        } else {
+            let a: [u8; 16] = split_n(b, 16)?.try_into().ok()?;
+            if len > 128 {
+                return None;
+            }
+            Net::new(u128::from_be_bytes(a), len)
+        };
+        f(PackedTarget::Prefix(net));
+    }
+    let ports = split_byte(b)?;
+    split_n(b, usize::from(ports) * 5)?;
+    let protocols = split_byte(b)?;
+    split_n(b, usize::from(protocols))?;
+    for kind in [NameKind::Fqdn, NameKind::Uri, NameKind::Alias] {
+        for _ in 0..split_byte(b)? {
+            let n = split_byte(b)?;
+            let text = core::str::from_utf8(split_n(b, usize::from(n))?).ok()?;
+            f(PackedTarget::Name(kind, text));
+        }
+    }
+    Some(())
 }
 
 /// The canonical CBOR of a stored request (snapshots).
@@ -585,6 +667,106 @@ mod tests {
         variants.push(v);
         for v in &variants {
             assert_ne!(packed(v), packed(&base), "{v:?}");
+        }
+    }
+
+    /// What [`packed_targets`] reports, as the index sees it.
+    fn walked(bytes: &[u8]) -> alloc::vec::Vec<alloc::string::String> {
+        let mut v = alloc::vec::Vec::new();
+        packed_targets(bytes, |t| match t {
+            PackedTarget::Prefix(p) => v.push(alloc::format!("p {p:?}")),
+            PackedTarget::Name(k, n) => v.push(alloc::format!("{k:?} {n}")),
+        });
+        v
+    }
+
+    /// The same from the unpacked scope (what the index is built from).
+    fn expected(s: &Scope) -> alloc::vec::Vec<alloc::string::String> {
+        let mut back = Scope::new();
+        unpack(&packed(s), &mut back).unwrap();
+        let mut v: alloc::vec::Vec<_> = super::super::mitigate::all_prefixes(&back, &[])
+            .map(|p| alloc::format!("p {:?}", Net::from_ipnet(p)))
+            .collect();
+        v.extend(
+            super::super::mitigate::all_names(&back, &[]).map(|(k, n)| alloc::format!("{k:?} {n}")),
+        );
+        v
+    }
+
+    #[test]
+    fn packed_targets_are_the_unpacked_ones() {
+        let s = sample();
+        assert_eq!(walked(&packed(&s)), expected(&s));
+        assert_eq!(walked(&packed(&s)).len(), 5);
+        assert_eq!(walked(&packed(&Scope::new())), expected(&Scope::new()));
+        // Bytes cut inside the names report nothing at all.
+        let p = packed(&s);
+        // The targets part: the packing of the same targets alone, less its four empty counts
+        // (ACLs, source prefixes, source port ranges, ICMP ranges).
+        let mut targets_only = Scope::new();
+        targets_only.trigger_mitigation = s.trigger_mitigation;
+        targets_only.targets.prefixes = s.targets.prefixes.clone();
+        targets_only.targets.port_ranges = s.targets.port_ranges.clone();
+        targets_only.targets.protocols = s.targets.protocols.clone();
+        for f in s.targets.fqdns() {
+            targets_only.targets.push_fqdn(f).unwrap();
+        }
+        for u in s.targets.uris() {
+            targets_only.targets.push_uri(u).unwrap();
+        }
+        for a in s.targets.alias_names() {
+            targets_only.targets.push_alias_name(a).unwrap();
+        }
+        let names_end = packed(&targets_only).len() - 4;
+        assert_eq!(p[..names_end], packed(&targets_only)[..names_end]);
+        for cut in 0..names_end {
+            assert!(walked(&p[..cut]).is_empty(), "cut at {cut}");
+        }
+        assert_eq!(walked(&p[..names_end]).len(), 5);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn packed_targets_match_unpack(
+            v4 in proptest::collection::vec((proptest::prelude::any::<u32>(), 0u8..=32), 0..3),
+            v6 in proptest::collection::vec((proptest::prelude::any::<u128>(), 0u8..=128), 0..3),
+            ports in proptest::collection::vec(proptest::prelude::any::<u16>(), 0..4),
+            protocols in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4),
+            names in proptest::collection::vec((0u8..3, "[a-z]{1,8}(\\.[a-z]{1,5})?"), 0..5),
+            trigger in proptest::prelude::any::<Option<bool>>(),
+            acl in proptest::prelude::any::<bool>(),
+        ) {
+            let mut s = Scope::new();
+            let t = &mut s.targets;
+            for (a, l) in v4 {
+                let _ = t.push_prefix(IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a), l).unwrap().trunc()));
+            }
+            for (a, l) in v6 {
+                let _ = t.push_prefix(IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), l).unwrap().trunc()));
+            }
+            for p in ports {
+                let _ = t.port_ranges.push(PortRange::single(p));
+            }
+            for p in protocols {
+                let _ = t.protocols.push(p);
+            }
+            for (k, n) in &names {
+                let _ = match k {
+                    0 => t.push_fqdn(n),
+                    1 => t.push_uri(n),
+                    _ => t.push_alias_name(n),
+                };
+            }
+            s.trigger_mitigation = trigger;
+            if acl {
+                let _ = s.push_acl("acl", Some(ActivationType::Immediate));
+            }
+            proptest::prop_assert_eq!(walked(&packed(&s)), expected(&s));
+            // The packing round-trips (with or without text members).
+            let mut back = Scope::new();
+            proptest::prop_assert!(unpack(&packed(&s), &mut back).is_some());
+            s.trigger_mitigation = s.trigger_mitigation.filter(|t| !t);
+            proptest::prop_assert_eq!(back, s);
         }
     }
 

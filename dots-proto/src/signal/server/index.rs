@@ -169,14 +169,14 @@ fn norm_str(buf: &[u8; 256], n: usize) -> &str {
 /// Largest client slot the global index can hold (24 bits, packed with the prefix length).
 pub(crate) const MAX_SLOTS: usize = 1 << 24;
 
-/// A global index key, 24 bytes: network, then length and slot packed (`len << 24 | slot`,
-/// which orders as `(len, slot)`), then `mid`.
+/// A global index key, 24 bytes: network, then length, slot and `mid` packed in one word
+/// (`len << 56 | slot << 32 | mid`, which orders as `(len, slot, mid)`). Keys order as
+/// `(network, len, slot, mid)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct GKey {
     hi: u64,
     lo: u64,
-    len_slot: u32,
-    mid: u32,
+    rest: u64,
 }
 
 impl GKey {
@@ -184,21 +184,30 @@ impl GKey {
         GKey {
             hi: net.hi,
             lo: net.lo,
-            len_slot: (u32::from(net.len) << 24) | (slot & 0x00ff_ffff),
-            mid,
+            rest: (u64::from(net.len) << 56)
+                | (u64::from(slot & 0x00ff_ffff) << 32)
+                | u64::from(mid),
         }
+    }
+
+    fn len(&self) -> u8 {
+        (self.rest >> 56) as u8
     }
 
     fn net(&self) -> Net {
         Net {
             hi: self.hi,
             lo: self.lo,
-            len: (self.len_slot >> 24) as u8,
+            len: self.len(),
         }
     }
 
     fn slot(&self) -> u32 {
-        self.len_slot & 0x00ff_ffff
+        (self.rest >> 32) as u32 & 0x00ff_ffff
+    }
+
+    fn mid(&self) -> u32 {
+        self.rest as u32
     }
 }
 
@@ -255,11 +264,10 @@ impl GlobalIndex {
             let a = net.truncate(l);
             let lo = GKey::new(a, 0, 0);
             let hi = GKey::new(a, u32::MAX, u32::MAX);
-            for k in self.prefixes.range(lo, hi) {
-                f(k.slot(), k.mid, k.net())?;
-            }
+            self.prefixes
+                .visit_range(&lo, &hi, |k| f(k.slot(), k.mid(), k.net()))?;
         }
-        self.descendants(net, |k| f(k.slot(), k.mid, k.net()))?;
+        self.descendants(net, |k| f(k.slot(), k.mid(), k.net()))?;
         ControlFlow::Continue(())
     }
 
@@ -341,16 +349,18 @@ impl GlobalIndex {
     pub(crate) fn overlapping_in(&self, net: Net, slot: u32, mut f: impl FnMut(u32, Net)) {
         for l in self.lens.up_to(net.len) {
             let a = net.truncate(l);
-            for k in self
-                .prefixes
-                .range(GKey::new(a, slot, 0), GKey::new(a, slot, u32::MAX))
-            {
-                f(k.mid, a);
-            }
+            let _ = self.prefixes.visit_range(
+                &GKey::new(a, slot, 0),
+                &GKey::new(a, slot, u32::MAX),
+                |k| {
+                    f(k.mid(), a);
+                    ControlFlow::Continue(())
+                },
+            );
         }
         let _ = self.descendants(net, |k| {
             if k.slot() == slot {
-                f(k.mid, k.net());
+                f(k.mid(), k.net());
             }
             ControlFlow::Continue(())
         });
@@ -370,11 +380,12 @@ impl GlobalIndex {
             let end = Net::new(net.last(), 128);
             let lo = GKey::new(first, 0, 0);
             let hi = GKey::new(end, u32::MAX, u32::MAX);
-            for k in self.prefixes.range(lo, hi) {
-                if k.net().len > net.len {
+            self.prefixes.visit_range(&lo, &hi, |k| {
+                if k.len() > net.len {
                     f(k)?;
                 }
-            }
+                ControlFlow::Continue(())
+            })?;
         }
         ControlFlow::Continue(())
     }
@@ -386,7 +397,7 @@ impl GlobalIndex {
 
     /// Number of prefix entries (for consistency checks).
     pub(crate) fn prefix_entries(&self) -> impl Iterator<Item = (u32, u32, Net)> + '_ {
-        self.prefixes.iter().map(|k| (k.slot(), k.mid, k.net()))
+        self.prefixes.iter().map(|k| (k.slot(), k.mid(), k.net()))
     }
 
     /// Name entries (for consistency checks).
@@ -424,6 +435,37 @@ mod tests {
         g.overlapping_in(n(q), slot, |mid, _| v.push(mid));
         v.sort_unstable();
         v
+    }
+
+    proptest::proptest! {
+        /// Keys order as `(network, length, slot, mid)`, by every comparison operator.
+        #[test]
+        fn keys_order_as_their_fields(
+            a in (0u128..4, 0u128..4, 0u8..=128, 0u32..3, 0u32..3),
+            b in (0u128..4, 0u128..4, 0u8..=128, 0u32..3, 0u32..3),
+            ahi in proptest::prelude::any::<bool>(),
+        ) {
+            let key = |(h, l, len, slot, mid): (u128, u128, u8, u32, u32)| {
+                let hi = if ahi { h << 120 } else { h << 64 };
+                let addr = hi | l | if len == 0 { 0 } else { u128::MAX >> len.min(127) };
+                let net = Net::new(addr, len);
+                let mut slot = slot;
+                if slot == 2 {
+                    slot = 0x00ff_ffff;
+                }
+                let mid = [0, 1, u32::MAX][mid as usize];
+                (GKey::new(net, slot, mid), (net.addr(), net.len(), slot, mid))
+            };
+            let ((ka, ta), (kb, tb)) = (key(a), key(b));
+            proptest::prop_assert_eq!(ka.cmp(&kb), ta.cmp(&tb));
+            proptest::prop_assert_eq!(ka.partial_cmp(&kb), ta.partial_cmp(&tb));
+            proptest::prop_assert_eq!(ka < kb, ta < tb);
+            proptest::prop_assert_eq!(ka <= kb, ta <= tb);
+            proptest::prop_assert_eq!(ka > kb, ta > tb);
+            proptest::prop_assert_eq!(ka >= kb, ta >= tb);
+            proptest::prop_assert_eq!(ka == kb, ta == tb);
+            proptest::prop_assert_eq!((ka.net(), ka.slot(), ka.mid()), (Net::new(ta.0, ta.1), ta.2, ta.3));
+        }
     }
 
     #[test]

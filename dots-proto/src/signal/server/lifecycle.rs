@@ -14,7 +14,7 @@ use super::config::PRECONFIGURED_REPEATS;
 use super::encode;
 use super::event::{ConfigPhase, ServerEvent, TerminationReason};
 use super::hooks::SignalHooks;
-use super::index::Net;
+use super::index::{NameKind, Net};
 use super::mitigate::Removal;
 use super::request::{BufferTooSmall, Notification, ObserveAction, ObserveTarget, Observers};
 use super::state::{is_active, Mitigation, MitigationStats, Owner};
@@ -296,12 +296,23 @@ impl<H: SignalHooks> SignalServer<H> {
         let Some(i) = c.find(mid) else { return };
         let mut m = c.mitigations.remove(i);
         c.mids.remove(i);
-        let scope = encode::stored_request(&m).entry.scope;
-        for p in super::mitigate::all_prefixes(&scope, m.aliases()) {
-            self.index.remove_prefix(Net::from_ipnet(p), slot, mid);
-        }
-        for (kind, name) in super::mitigate::all_names(&scope, m.aliases()) {
-            self.index.remove_name(kind, name, slot, mid);
+        // The same entries as `all_prefixes` / `all_names` of the stored request and its
+        // aliases, read from the packed bytes.
+        let index = &mut self.index;
+        encode::packed_targets(&m.request, |t| match t {
+            encode::PackedTarget::Prefix(p) => index.remove_prefix(p, slot, mid),
+            encode::PackedTarget::Name(kind, name) => index.remove_name(kind, name, slot, mid),
+        });
+        for a in m.aliases() {
+            for p in &a.prefixes {
+                index.remove_prefix(Net::from_ipnet(p), slot, mid);
+            }
+            for f in &a.fqdns {
+                index.remove_name(NameKind::Fqdn, f, slot, mid);
+            }
+            for u in &a.uris {
+                index.remove_name(NameKind::Uri, u, slot, mid);
+            }
         }
         let Some(c) = self.clients.get_mut(slot as usize).and_then(Option::as_mut) else {
             return;

@@ -315,6 +315,15 @@ impl Mids {
     }
 }
 
+/// A PUT that creates a request (not a refresh).
+struct NewPut<'s> {
+    mid: u32,
+    /// A withdrawn request with the same `mid` is stored (the new one replaces it).
+    withdrawn: bool,
+    /// The packed request (see `encode::pack_into`).
+    stored: &'s [u8],
+}
+
 /// Same-client requests a new one overrides.
 #[derive(Debug, Default)]
 struct Overlaps {
@@ -362,14 +371,14 @@ impl<H: SignalHooks> SignalServer<H> {
         body.validate().map_err(Fail::Invalid)?;
         let scope = &body.entry.scope;
         // The canonical stored form (see `encode::pack`).
-        let mut scratch = [0u8; encode::MAX_PACKED];
-        let n = encode::pack(scope, &mut scratch).ok_or(Fail::Internal)?;
-        let stored = scratch.get(..n).ok_or(Fail::Internal)?;
-        if let Some(m) = ctx
+        let mut scratch = encode::Packed::new();
+        encode::pack_into(scope, &mut scratch).ok_or(Fail::Internal)?;
+        let stored = &scratch[..];
+        let existing = ctx
             .slot
             .and_then(|s| self.client(s))
-            .and_then(|c| c.get(mid))
-        {
+            .and_then(|c| c.get(mid));
+        if let Some(m) = existing {
             if m.status != MitigationStatus::ClientWithdrawn {
                 // RFC 9132 Section 4.4.1.3: a refresh repeats every parameter but 'lifetime'.
                 if *m.request != *stored {
@@ -395,7 +404,14 @@ impl<H: SignalHooks> SignalServer<H> {
                 ));
             }
         }
-        self.new_request(now, ctx, mid, &body, stored, out)
+        // A record with this mid is left only when it is withdrawn (it is replaced).
+        let withdrawn = existing.is_some();
+        let put = NewPut {
+            mid,
+            withdrawn,
+            stored,
+        };
+        self.new_request(now, ctx, put, &mut body, out)
     }
 
     pub(crate) fn cuid_arc(&self, slot: u32) -> alloc::sync::Arc<str> {
@@ -425,11 +441,15 @@ impl<H: SignalHooks> SignalServer<H> {
         &mut self,
         now: Instant,
         ctx: &Ctx<'_, '_>,
-        mid: u32,
-        body: &MitigationRequest,
-        stored: &[u8],
+        put: NewPut<'_>,
+        body: &mut MitigationRequest,
         out: &mut [u8],
     ) -> Result<Handled, Fail> {
+        let NewPut {
+            mid,
+            withdrawn,
+            stored,
+        } = put;
         let scope = &body.entry.scope;
         let trigger = scope.triggers_mitigation();
         let client = ctx.slot.and_then(|s| self.client(s));
@@ -472,7 +492,7 @@ impl<H: SignalHooks> SignalServer<H> {
         };
         // Quotas: the requests the client holds once this one is in.
         let held = ctx.slot.and_then(|s| self.client(s)).map_or(0, |c| {
-            c.mitigations.len() - ov.replace.len() - usize::from(c.get(mid).is_some())
+            c.mitigations.len() - ov.replace.len() - usize::from(withdrawn)
         });
         if held + 1 > self.config.quotas.max_mitigations {
             return Err(Fail::Unavailable(self.config.retry_after));
@@ -533,7 +553,11 @@ impl<H: SignalHooks> SignalServer<H> {
             }
         };
         let max = self.config.max_terminating_period.as_secs();
-        if let Some(old) = self.client(slot).and_then(|c| c.get(mid)) {
+        if let Some(old) = self
+            .client(slot)
+            .and_then(|c| c.get(mid))
+            .filter(|_| withdrawn)
+        {
             period = period.max(inherit(old, max));
         }
         for r in ov.replace.as_slice() {
@@ -542,7 +566,7 @@ impl<H: SignalHooks> SignalServer<H> {
             }
         }
         // The same mid, withdrawn and now requested again: the new request takes its place.
-        if self.client(slot).is_some_and(|c| c.get(mid).is_some()) {
+        if withdrawn {
             self.remove_mitigation(
                 now,
                 slot,
@@ -604,7 +628,8 @@ impl<H: SignalHooks> SignalServer<H> {
         }
         let conflict =
             cross.map(|(hs, hm)| self.cross_conflict_info(scope, &aliases, hs, hm, true));
-        let mut event_scope = Box::new(body.entry.scope.clone());
+        // The request is not used past this point: its scope moves into the event.
+        let mut event_scope = Box::new(core::mem::take(&mut body.entry.scope));
         event_scope.lifetime = Some(granted);
         event_scope.attack_status = None;
         self.push_event(ServerEvent::MitigationRequested {
@@ -841,9 +866,9 @@ impl<H: SignalHooks> SignalServer<H> {
         update.validate().map_err(Fail::Invalid)?;
         let body = &update.request;
         let scope = &body.entry.scope;
-        let mut scratch = [0u8; encode::MAX_PACKED];
-        let n = encode::pack(scope, &mut scratch).ok_or(Fail::Internal)?;
-        let same = scratch.get(..n) == Some(&*m.request) || {
+        let mut scratch = encode::Packed::new();
+        encode::pack_into(scope, &mut scratch).ok_or(Fail::Internal)?;
+        let same = scratch[..] == *m.request || {
             let stored = encode::stored_request(m).entry.scope;
             without_acls(&stored) == without_acls(scope)
         };

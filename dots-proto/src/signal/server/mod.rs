@@ -93,7 +93,7 @@ use alloc::vec::Vec;
 
 use dots_codec::coap::{Code, ContentFormat};
 use dots_codec::model::{MitigationStatus, Scope};
-use dots_codec::path::{parse_path, parse_query, DotsPath};
+use dots_codec::path::{parse_path, parse_query, DotsPath, Query};
 
 pub use config::{
     default_session_config, ConflictDecision, Quotas, RateLimit, ServerConfig, CONFIG_MAX_AGE,
@@ -410,7 +410,12 @@ impl<H: SignalHooks> SignalServer<H> {
         out: &mut [u8],
     ) -> Result<Handled, Fail> {
         let path = parse_path(req.uri_path.iter().copied()).map_err(Fail::Path)?;
-        let query = parse_query(req.uri_query.iter().copied()).map_err(Fail::Path)?;
+        // No Uri-Query (the usual request) is the empty query, built in place.
+        let query = if req.uri_query.is_empty() {
+            Query::default()
+        } else {
+            parse_query(req.uri_query.iter().copied()).map_err(Fail::Path)?
+        };
         if let Some(cf) = req.content_format {
             // RFC 9132 Section 9: "4.15 ... when the Content-Format is used but the request is
             // not formatted as application/dots+cbor".

@@ -12,6 +12,7 @@
 //! below a quarter of it, so the number of blocks stays proportional to the number of keys.
 
 use alloc::vec::Vec;
+use core::ops::ControlFlow;
 
 /// Maximum keys per block.
 const BLOCK: usize = 64;
@@ -23,6 +24,10 @@ pub(crate) struct SortedSet<K> {
     mins: Vec<K>,
     blocks: Vec<Vec<K>>,
     len: usize,
+    /// The block of the last insertion or removal, tried first by the next one (keys of one
+    /// request, and a replaced request's keys, are usually neighbours). Only a guess: it is
+    /// checked against the block minima before use.
+    hint: usize,
 }
 
 impl<K> Default for SortedSet<K> {
@@ -31,6 +36,7 @@ impl<K> Default for SortedSet<K> {
             mins: Vec::new(),
             blocks: Vec::new(),
             len: 0,
+            hint: 0,
         }
     }
 }
@@ -53,6 +59,21 @@ impl<K: Ord + Copy> SortedSet<K> {
         self.mins.partition_point(|m| m <= k).saturating_sub(1)
     }
 
+    /// [`block_for`](Self::block_for), trying the block of the last change first.
+    fn block_for_near(&mut self, k: &K) -> usize {
+        let h = self.hint;
+        if let Some(m) = self.mins.get(h) {
+            // Block `h` is the last one whose minimum is `<= k` exactly when the next one's
+            // minimum (if any) is above `k`.
+            if m <= k && self.mins.get(h + 1).is_none_or(|next| k < next) {
+                return h;
+            }
+        }
+        let i = self.block_for(k);
+        self.hint = i;
+        i
+    }
+
     /// Inserts `k`; false if it was present.
     pub(crate) fn insert(&mut self, k: K) -> bool {
         if self.blocks.is_empty() {
@@ -63,7 +84,7 @@ impl<K: Ord + Copy> SortedSet<K> {
             self.len = 1;
             return true;
         }
-        let i = self.block_for(&k);
+        let i = self.block_for_near(&k);
         let Some(b) = self.blocks.get_mut(i) else {
             return false;
         };
@@ -91,7 +112,7 @@ impl<K: Ord + Copy> SortedSet<K> {
 
     /// Removes `k`; false if it was absent.
     pub(crate) fn remove(&mut self, k: &K) -> bool {
-        let i = self.block_for(k);
+        let i = self.block_for_near(k);
         let Some(b) = self.blocks.get_mut(i) else {
             return false;
         };
@@ -149,19 +170,33 @@ impl<K: Ord + Copy> SortedSet<K> {
         self.blocks.first().and_then(|b| b.first())
     }
 
-    /// The keys in `lo..=hi`, ascending.
-    pub(crate) fn range(&self, lo: K, hi: K) -> impl Iterator<Item = &K> + '_ {
-        let i = self.block_for(&lo);
-        let start = self
-            .blocks
-            .get(i)
-            .map_or(0, |b| b.partition_point(|k| *k < lo));
-        self.blocks
-            .iter()
-            .skip(i)
-            .enumerate()
-            .flat_map(move |(j, b)| b.iter().skip(if j == 0 { start } else { 0 }))
-            .take_while(move |k| **k <= hi)
+    /// Calls `f` on the keys in `lo..=hi`, ascending, until it breaks.
+    pub(crate) fn visit_range(
+        &self,
+        lo: &K,
+        hi: &K,
+        mut f: impl FnMut(&K) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        let i = self.block_for(lo);
+        let Some(blocks) = self.blocks.get(i..) else {
+            return ControlFlow::Continue(());
+        };
+        let mut first = true;
+        for b in blocks {
+            let start = if first {
+                b.partition_point(|k| k < lo)
+            } else {
+                0
+            };
+            first = false;
+            for k in b.get(start..).unwrap_or_default() {
+                if k > hi {
+                    return ControlFlow::Continue(());
+                }
+                f(k)?;
+            }
+        }
+        ControlFlow::Continue(())
     }
 
     /// Every key, ascending.
@@ -184,6 +219,15 @@ mod tests {
     use super::*;
     use alloc::collections::BTreeSet;
     use proptest::prelude::*;
+
+    fn range(s: &SortedSet<u16>, lo: u16, hi: u16) -> alloc::vec::IntoIter<u16> {
+        let mut v = Vec::new();
+        let _ = s.visit_range(&lo, &hi, |k| {
+            v.push(*k);
+            ControlFlow::Continue(())
+        });
+        v.into_iter()
+    }
 
     fn check(s: &SortedSet<u16>, model: &BTreeSet<u16>) {
         assert_eq!(s.len(), model.len());
@@ -211,8 +255,41 @@ mod tests {
             }
             check(&s, &model);
             for (lo, hi) in [(0, 2000), (5, 5), (100, 900), (1999, 0), (700, 1500)] {
-                prop_assert!(s.range(lo, hi).copied().eq(model.range(lo..=hi.max(lo)).copied().filter(|k| *k <= hi)));
+                prop_assert!(range(&s, lo, hi).eq(model.range(lo..=hi.max(lo)).copied().filter(|k| *k <= hi)));
+                // An early exit stops at the first key.
+                let mut seen = 0;
+                let flow = s.visit_range(&lo, &hi, |_| {
+                    seen += 1;
+                    ControlFlow::Break(())
+                });
+                prop_assert_eq!(seen, usize::from(range(&s, lo, hi).next().is_some()));
+                prop_assert_eq!(flow.is_break(), seen == 1);
             }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Runs of neighbouring keys (the last block is usually the right one, and blocks
+        /// split and merge under the remembered one).
+        #[test]
+        fn neighbouring_changes_behave_like_a_btreeset(
+            runs in proptest::collection::vec((any::<bool>(), 0u16..4000, 1u16..100, 1u16..4), 0..200)
+        ) {
+            let mut s = SortedSet::new();
+            let mut model = BTreeSet::new();
+            for (add, start, len, step) in runs {
+                for k in (0..len).map(|i| start.saturating_add(i * step)) {
+                    if add {
+                        prop_assert_eq!(s.insert(k), model.insert(k));
+                    } else {
+                        prop_assert_eq!(s.remove(&k), model.remove(&k));
+                    }
+                }
+                // A far key between runs moves the remembered block.
+                prop_assert_eq!(s.contains(&(start / 2)), model.contains(&(start / 2)));
+            }
+            check(&s, &model);
         }
     }
 
@@ -236,9 +313,6 @@ mod tests {
             "{} blocks",
             s.blocks.len()
         );
-        assert!(s
-            .range(100, 140)
-            .copied()
-            .eq([105, 112, 119, 126, 133, 140]));
+        assert!(range(&s, 100, 140).eq([105, 112, 119, 126, 133, 140]));
     }
 }
