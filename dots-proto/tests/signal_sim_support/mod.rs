@@ -1010,6 +1010,12 @@ impl Sim {
 
     /// After the quiet period: every observed mitigation's status as the server has it is the
     /// one the client was last told.
+    ///
+    /// Only the observations of the client's current session count: a client that declared
+    /// its session lost and started a new one leaves the old session at the server until the
+    /// server's deadman ends it (nothing tells the server otherwise over a lossy link), with
+    /// the observations registered on it; the notifications sent there reach nobody
+    /// (seed 8816).
     fn final_checks(&mut self) {
         let core = self.server.server();
         let mut checked = 0;
@@ -1018,7 +1024,15 @@ impl Sim {
             if !c.c.is_connected() {
                 continue;
             }
-            let obs: Vec<ObserveTarget> = core.observations(&c.cuid).collect();
+            let current = self
+                .server
+                .peer_info(&c.key)
+                .is_some_and(|p| p.observations > 0);
+            let obs: Vec<ObserveTarget> = if current {
+                core.observations(&c.cuid).collect()
+            } else {
+                Vec::new()
+            };
             let all = obs.contains(&ObserveTarget::AllMitigations);
             let holds_active =
                 c.c.mitigations()
