@@ -106,17 +106,8 @@ impl Packer<'_> {
     }
 }
 
-/// Packs the canonical form of `scope` into `buf` (at least [`MAX_PACKED`] bytes); returns the
-/// length.
-pub(crate) fn pack(scope: &Scope, buf: &mut [u8]) -> Option<usize> {
-    let mut p = Packed::new();
-    pack_into(scope, &mut p)?;
-    buf.get_mut(..p.len())?.copy_from_slice(&p);
-    Some(p.len())
-}
-
 /// Packs the canonical form of `scope` into the empty `out`.
-pub(crate) fn pack_into(scope: &Scope, out: &mut Packed) -> Option<()> {
+pub(crate) fn pack(scope: &Scope, out: &mut Packed) -> Option<()> {
     let mut p = Packer { buf: out };
     let t = &scope.targets;
     p.byte(u8::from(scope.trigger_mitigation == Some(false)))?;
@@ -614,9 +605,9 @@ mod tests {
     }
 
     fn packed(s: &Scope) -> alloc::vec::Vec<u8> {
-        let mut buf = [0u8; MAX_PACKED];
-        let n = pack(s, &mut buf).unwrap();
-        buf[..n].to_vec()
+        let mut p = Packed::new();
+        pack(s, &mut p).unwrap();
+        p.to_vec()
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::config::PRECONFIGURED_REPEATS;
 use super::encode;
 use super::event::{ConfigPhase, ServerEvent, TerminationReason};
 use super::hooks::SignalHooks;
-use super::index::{NameKind, Net};
+use super::index::Net;
 use super::mitigate::Removal;
 use super::request::{BufferTooSmall, Notification, ObserveAction, ObserveTarget, Observers};
 use super::state::{is_active, Mitigation, MitigationStats, Owner};
@@ -303,16 +303,11 @@ impl<H: SignalHooks> SignalServer<H> {
             encode::PackedTarget::Prefix(p) => index.remove_prefix(p, slot, mid),
             encode::PackedTarget::Name(kind, name) => index.remove_name(kind, name, slot, mid),
         });
-        for a in m.aliases() {
-            for p in &a.prefixes {
-                index.remove_prefix(Net::from_ipnet(p), slot, mid);
-            }
-            for f in &a.fqdns {
-                index.remove_name(NameKind::Fqdn, f, slot, mid);
-            }
-            for u in &a.uris {
-                index.remove_name(NameKind::Uri, u, slot, mid);
-            }
+        for p in super::mitigate::alias_prefixes(m.aliases()) {
+            index.remove_prefix(Net::from_ipnet(p), slot, mid);
+        }
+        for (kind, name) in super::mitigate::alias_names(m.aliases()) {
+            index.remove_name(kind, name, slot, mid);
         }
         let Some(c) = self.clients.get_mut(slot as usize).and_then(Option::as_mut) else {
             return;

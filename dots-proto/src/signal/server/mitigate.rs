@@ -134,11 +134,12 @@ pub(crate) fn all_prefixes<'s>(
     scope: &'s Scope,
     aliases: &'s [AliasTargets],
 ) -> impl Iterator<Item = &'s IpNet> + 's {
-    scope
-        .targets
-        .prefixes
-        .iter()
-        .chain(aliases.iter().flat_map(|a| a.prefixes.iter()))
+    scope.targets.prefixes.iter().chain(alias_prefixes(aliases))
+}
+
+/// The prefixes of a request's aliases.
+pub(crate) fn alias_prefixes(aliases: &[AliasTargets]) -> impl Iterator<Item = &IpNet> {
+    aliases.iter().flat_map(|a| a.prefixes.iter())
 }
 
 /// The names (FQDN, URI, alias) of a request and of its aliases.
@@ -151,12 +152,17 @@ pub(crate) fn all_names<'s>(
         .map(|f| (NameKind::Fqdn, f))
         .chain(t.uris().map(|u| (NameKind::Uri, u)))
         .chain(t.alias_names().map(|a| (NameKind::Alias, a)))
-        .chain(aliases.iter().flat_map(|a| {
-            a.fqdns
-                .iter()
-                .map(|f| (NameKind::Fqdn, f.as_str()))
-                .chain(a.uris.iter().map(|u| (NameKind::Uri, u.as_str())))
-        }))
+        .chain(alias_names(aliases))
+}
+
+/// The names (FQDN, URI) of a request's aliases.
+pub(crate) fn alias_names(aliases: &[AliasTargets]) -> impl Iterator<Item = (NameKind, &str)> {
+    aliases.iter().flat_map(|a| {
+        a.fqdns
+            .iter()
+            .map(|f| (NameKind::Fqdn, f.as_str()))
+            .chain(a.uris.iter().map(|u| (NameKind::Uri, u.as_str())))
+    })
 }
 
 fn all_ports(scope: &Scope, aliases: &[AliasTargets]) -> Vec<(u16, u16)> {
@@ -320,7 +326,7 @@ struct NewPut<'s> {
     mid: u32,
     /// A withdrawn request with the same `mid` is stored (the new one replaces it).
     withdrawn: bool,
-    /// The packed request (see `encode::pack_into`).
+    /// The packed request (see `encode::pack`).
     stored: &'s [u8],
 }
 
@@ -372,7 +378,7 @@ impl<H: SignalHooks> SignalServer<H> {
         let scope = &body.entry.scope;
         // The canonical stored form (see `encode::pack`).
         let mut scratch = encode::Packed::new();
-        encode::pack_into(scope, &mut scratch).ok_or(Fail::Internal)?;
+        encode::pack(scope, &mut scratch).ok_or(Fail::Internal)?;
         let stored = &scratch[..];
         let existing = ctx
             .slot
@@ -867,7 +873,7 @@ impl<H: SignalHooks> SignalServer<H> {
         let body = &update.request;
         let scope = &body.entry.scope;
         let mut scratch = encode::Packed::new();
-        encode::pack_into(scope, &mut scratch).ok_or(Fail::Internal)?;
+        encode::pack(scope, &mut scratch).ok_or(Fail::Internal)?;
         let same = scratch[..] == *m.request || {
             let stored = encode::stored_request(m).entry.scope;
             without_acls(&stored) == without_acls(scope)

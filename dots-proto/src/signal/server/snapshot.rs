@@ -251,9 +251,9 @@ impl<H: SignalHooks> SignalServer<H> {
                     }),
                     counters,
                     request: {
-                        let mut buf = [0u8; super::encode::MAX_PACKED];
-                        let n = super::encode::pack(&req.entry.scope, &mut buf).ok_or_else(bad)?;
-                        alloc::boxed::Box::from(buf.get(..n).ok_or_else(bad)?)
+                        let mut p = super::encode::Packed::new();
+                        super::encode::pack(&req.entry.scope, &mut p).ok_or_else(bad)?;
+                        alloc::boxed::Box::from(&p[..])
                     },
                     aliases: (!m.aliases.is_empty()).then(|| m.aliases.clone().into_boxed_slice()),
                 };
